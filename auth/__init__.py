@@ -1,0 +1,1 @@
+"""Companies, users, groups and roles."""

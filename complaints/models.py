@@ -1,0 +1,45 @@
+"""A complaint is one instance of a procedure plus what the customer told us."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from db import Base, UTCDateTime, utcnow
+from engine.records import Instance
+
+
+class Complaint(Base):
+    __tablename__ = "complaints"
+    __table_args__ = (sa.UniqueConstraint("company_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id"), index=True)
+    instance_id: Mapped[int] = mapped_column(sa.ForeignKey("instances.id"), unique=True)
+    number: Mapped[str] = mapped_column(sa.String(16))
+    customer_name: Mapped[str] = mapped_column(sa.String(200))
+    contact_person: Mapped[str] = mapped_column(sa.String(100))
+    contact: Mapped[str] = mapped_column(sa.String(200))
+    channel: Mapped[str] = mapped_column(sa.String(20))
+    category: Mapped[str] = mapped_column(sa.String(20), index=True)
+    product: Mapped[str] = mapped_column(sa.String(200), default="")
+    specification: Mapped[str] = mapped_column(sa.String(200), default="")
+    contract_number: Mapped[str] = mapped_column(sa.String(100), default="")
+    work_number: Mapped[str] = mapped_column(sa.String(100), default="")
+    content: Mapped[str] = mapped_column(sa.Text)
+    customer_request: Mapped[str] = mapped_column(sa.Text, default="")
+    registered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    instance: Mapped[Instance] = relationship(lazy="joined")
+
+
+class ComplaintCounter(Base):
+    """The last serial used per company and month; incremented atomically by numbering."""
+
+    __tablename__ = "complaint_counters"
+
+    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id"), primary_key=True)
+    period: Mapped[str] = mapped_column(sa.String(6), primary_key=True)
+    last: Mapped[int] = mapped_column(default=0)

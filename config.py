@@ -1,0 +1,55 @@
+"""Configuration classes; secrets and URLs come from the environment, never from the code."""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+INSTANCE_DIR = Path(__file__).resolve().parent / "instance"
+
+
+class Config:
+    SECRET_KEY = os.environ.get("KESU_SECRET_KEY")
+    DATABASE_URL = os.environ.get("KESU_DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'kesu.db'}")
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    WTF_CSRF_TIME_LIMIT = 12 * 3600
+    MAX_CONTENT_LENGTH = 4 * 1024 * 1024
+    BABEL_DEFAULT_LOCALE = "zh_Hans"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    LANGUAGES = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "English"}
+    SCRIPT_TIME_LIMIT = float(os.environ.get("KESU_SCRIPT_TIME_LIMIT", "2"))
+    API_TOKEN_LIFETIME = timedelta(hours=12)
+
+
+class DevelopmentConfig(Config):
+    """`make run`: a per-checkout random secret is written to instance/ on first start."""
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-only-secret"
+    DATABASE_URL = os.environ.get("KESU_TEST_DATABASE_URL", "sqlite://")
+    WTF_CSRF_ENABLED = True
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+
+def load_secret(config: dict) -> str:
+    """The secret key: from the environment, or (development only) a random one kept in instance/."""
+    if config.get("SECRET_KEY"):
+        return config["SECRET_KEY"]
+    if config.get("ENV_NAME") == "production":
+        raise RuntimeError("KESU_SECRET_KEY must be set in production")
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        INSTANCE_DIR.mkdir(exist_ok=True)
+        path.write_text(os.urandom(32).hex())
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,79 @@
+"""The read side: inbox lists, one task, one instance, its events. Always scoped to the actor's company."""
+from __future__ import annotations
+
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from engine import serializer
+from engine.errors import NotFound
+from engine.records import Event, InboxTask, Instance, TaskCandidate
+from engine.runtime import Engine, current_data, jsonable
+from engine.views import Actor, InstanceView, TaskView
+
+Scope = Literal["mine", "groups", "all"]
+
+
+def task_view(engine: Engine, row: InboxTask, instance: Instance) -> TaskView:
+    process = engine.compiled(instance.version)
+    meta = process.tasks[row.element_id]
+    return TaskView(
+        id=row.id, instance_id=row.instance_id, business_key=instance.business_key, element_id=row.element_id,
+        name=meta.name, names=meta.names, lane=row.lane, candidate_groups=tuple(row.principals("group")),
+        candidate_users=tuple(row.principals("user")), assignee_id=row.assignee_id, claimed_at=row.claimed_at,
+        due_at=row.due_at, priority=row.priority, created_at=row.created_at, form_key=meta.form_key,
+        fields=engine.fields_of(meta), process_name=process.name,
+    )
+
+
+def _scoped(query: sa.Select, actor: Actor, scope: Scope) -> sa.Select:
+    if scope == "mine":
+        return query.where(InboxTask.assignee_id == actor.user_id)
+    offered = sa.select(TaskCandidate.task_id).where(TaskCandidate.principal.in_(actor.principals))
+    if scope == "groups":
+        return query.where(InboxTask.id.in_(offered))
+    return query.where(sa.or_(InboxTask.assignee_id == actor.user_id, InboxTask.id.in_(offered)))
+
+
+def tasks_for(session: Session, engine: Engine, actor: Actor, scope: Scope = "all") -> list[TaskView]:
+    """Tasks I hold and/or tasks offered to my groups, most urgent and newest first."""
+    query = (
+        sa.select(InboxTask, Instance)
+        .join(Instance, Instance.id == InboxTask.instance_id)
+        .where(InboxTask.company_id == actor.company_id)
+        .order_by(InboxTask.priority.desc(), InboxTask.due_at.is_(None), InboxTask.due_at,
+                  InboxTask.created_at.desc())
+    )
+    return [task_view(engine, row, instance) for row, instance in session.execute(_scoped(query, actor, scope))]
+
+
+def instance_tasks(session: Session, engine: Engine, instance: Instance) -> tuple[TaskView, ...]:
+    rows = session.scalars(sa.select(InboxTask).where(InboxTask.instance_id == instance.id)
+                           .order_by(InboxTask.created_at))
+    return tuple(task_view(engine, row, instance) for row in rows)
+
+
+def get_instance(session: Session, instance_id: int, company_id: int) -> Instance:
+    instance = session.scalar(sa.select(Instance).where(Instance.id == instance_id, Instance.company_id == company_id))
+    if instance is None:
+        raise NotFound("no such case")
+    return instance
+
+
+def instance_view(session: Session, engine: Engine, instance: Instance) -> InstanceView:
+    process = engine.compiled(instance.version)
+    workflow = serializer.loads(instance.state, process, engine.script_engine)
+    return InstanceView(
+        id=instance.id, company_id=instance.company_id, business_key=instance.business_key, status=instance.status,
+        process_key=process.key, process_name=instance.version.name, version=instance.version.version,
+        version_id=instance.version_id, data=jsonable(current_data(workflow)),
+        tasks=instance_tasks(session, engine, instance), created_at=instance.created_at,
+        completed_at=instance.completed_at, end_element=instance.end_element, error=instance.error,
+        error_element=instance.error_element, element_names=process.element_names,
+    )
+
+
+def events(session: Session, instance_id: int, company_id: int) -> list[Event]:
+    get_instance(session, instance_id, company_id)
+    return list(session.scalars(sa.select(Event).where(Event.instance_id == instance_id).order_by(Event.seq)))

@@ -1,0 +1,111 @@
+"""ORM rows the engine owns: published versions, instances, inbox rows and the event log."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from db import Base, UTCDateTime, utcnow
+
+
+class ProcessVersion(Base):
+    """An immutable published diagram; its content hash identifies the parsed spec in the cache."""
+
+    __tablename__ = "process_versions"
+    __table_args__ = (
+        sa.UniqueConstraint("company_id", "process_key", "version"),
+        sa.UniqueConstraint("company_id", "process_key", "content_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id"), index=True)
+    process_key: Mapped[str] = mapped_column(sa.String(200))
+    version: Mapped[int]
+    name: Mapped[str] = mapped_column(sa.String(200))
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    bpmn_xml: Mapped[str] = mapped_column(sa.Text)
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Instance(Base):
+    """One running procedure; `state` holds the serialized workflow without its spec."""
+
+    __tablename__ = "instances"
+    __table_args__ = (sa.UniqueConstraint("company_id", "business_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id"), index=True)
+    version_id: Mapped[int] = mapped_column(sa.ForeignKey("process_versions.id"), index=True)
+    business_key: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[str] = mapped_column(sa.String(16), default="running", index=True)
+    end_element: Mapped[str | None] = mapped_column(sa.String(200))
+    state: Mapped[str] = mapped_column(sa.Text)
+    serializer_version: Mapped[str] = mapped_column(sa.String(32))
+    lock_version: Mapped[int] = mapped_column(default=1)
+    event_count: Mapped[int] = mapped_column(default=0)
+    next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    error_element: Mapped[str | None] = mapped_column(sa.String(200))
+    started_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    version: Mapped[ProcessVersion] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class InboxTask(Base):
+    """A projection of one READY user task, rewritten by every step; the inbox reads only this."""
+
+    __tablename__ = "inbox_tasks"
+    __table_args__ = (sa.Index("ix_inbox_tasks_company_order", "company_id", "priority", "created_at"),)
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id"))
+    instance_id: Mapped[int] = mapped_column(sa.ForeignKey("instances.id", ondelete="CASCADE"), index=True)
+    element_id: Mapped[str] = mapped_column(sa.String(200))
+    lane: Mapped[str | None] = mapped_column(sa.String(200))
+    assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    priority: Mapped[int] = mapped_column(default=50)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    candidates: Mapped[list[TaskCandidate]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    def principals(self, kind: str) -> list[str]:
+        """The candidate names of one kind ('group' or 'user'), sorted."""
+        prefix = f"{kind}:"
+        return sorted(c.principal[len(prefix):] for c in self.candidates if c.principal.startswith(prefix))
+
+
+class TaskCandidate(Base):
+    """Who a task is offered to, one row per principal ('group:Quality', 'user:a@b.cn'), for indexed inbox queries."""
+
+    __tablename__ = "task_candidates"
+
+    task_id: Mapped[str] = mapped_column(sa.ForeignKey("inbox_tasks.id", ondelete="CASCADE"), primary_key=True)
+    principal: Mapped[str] = mapped_column(sa.String(300), primary_key=True, index=True)
+
+
+class Event(Base):
+    """The append-only history: one row per thing that happened, numbered per instance."""
+
+    __tablename__ = "events"
+    __table_args__ = (sa.UniqueConstraint("instance_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id"), index=True)
+    instance_id: Mapped[int] = mapped_column(sa.ForeignKey("instances.id"))
+    seq: Mapped[int]
+    type: Mapped[str] = mapped_column(sa.String(32))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    element_id: Mapped[str | None] = mapped_column(sa.String(200))
+    task_id: Mapped[str | None] = mapped_column(sa.String(36))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    data: Mapped[dict] = mapped_column(sa.JSON, default=dict)

@@ -1,0 +1,344 @@
+"""Steps: start, claim, release, complete, fire timers. Each loads, runs, and saves in the caller's transaction.
+
+A step writes the instance row first (optimistic lock on `lock_version`, which also serialises writers
+on PostgreSQL), then the inbox rows it changed and its events. The caller commits; on a lost race the
+flush raises and the step becomes a Conflict, so nothing half-written survives.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import IntermediateCatchEvent, BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
+from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from db import utcnow
+from engine import formdata, serializer, timing
+from engine.errors import Conflict, Forbidden, NotFound, ProcessError
+from engine.records import Event, InboxTask, Instance, ProcessVersion, TaskCandidate
+from engine.sandbox import DEFAULT_TIME_LIMIT, SandboxError, SandboxScriptEngine
+from engine.specs import CompiledProcess, FieldSpec, SpecCache, TaskMeta
+from engine.views import Actor
+
+FormResolver = Callable[[str], "tuple[FieldSpec, ...] | None"]
+LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+
+
+class Directory(Protocol):
+    """How the engine finds users without knowing the user model."""
+
+    def user_id(self, session: Session, company_id: int, email: str) -> int | None: ...
+
+    def user_name(self, session: Session, user_id: int) -> str: ...
+
+
+def jsonable(value: Any) -> Any:
+    """Workflow data as plain JSON (dates and other values become strings)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """The case's data now: that of its live tasks, or of the last task that finished."""
+    live = [t for t in workflow.tasks.values() if t.has_state(LIVE)]
+    if live:
+        merged: dict[str, Any] = {}
+        for task in live:
+            merged.update(task.data)
+        return merged
+    done = [t for t in workflow.tasks.values() if t.state == TaskState.COMPLETED]
+    return dict(max(done, key=lambda t: t.last_state_change).data) if done else dict(workflow.task_tree.data)
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    keys = sorted(set(before) | set(after))
+    return {k: {"from": before.get(k), "to": after.get(k)} for k in keys if before.get(k) != after.get(k)}
+
+
+def _element(task: Task) -> str:
+    return task.task_spec.bpmn_id or task.task_spec.name
+
+
+class Step:
+    """One unit of work on one instance: load it, change it, save it with its inbox rows and events."""
+
+    def __init__(self, engine: Engine, session: Session, instance: Instance, actor: Actor,
+                 workflow: BpmnWorkflow | None = None) -> None:
+        self.engine = engine
+        self.session = session
+        self.instance = instance
+        self.actor = actor
+        self.process = engine.compiled(instance.version)
+        self._workflow = workflow
+        self.events: list[Event] = []
+        self.now = engine.clock()
+
+    @property
+    def workflow(self) -> BpmnWorkflow:
+        """Loaded on first use: claims and releases change inbox rows, never the workflow."""
+        if self._workflow is None:
+            self._workflow = serializer.loads(self.instance.state, self.process, self.engine.script_engine)
+        return self._workflow
+
+    def record(self, type_: str, element_id: str | None = None, task_id: str | None = None, **data: Any) -> Event:
+        event = Event(company_id=self.instance.company_id, type=type_, actor_id=self.actor.user_id,
+                      element_id=element_id, task_id=task_id, at=self.now, data=jsonable(data))
+        self.events.append(event)
+        return event
+
+    def run(self, action: Callable[[], None]) -> None:
+        """Perform `action` and the engine steps it enables; diagram failures become ProcessError."""
+        try:
+            action()
+            self.workflow.do_engine_steps(did_complete_task=self._after_engine_task)
+        except (SpiffWorkflowException, SandboxError) as error:
+            raise self._process_error(error) from None
+
+    def _process_error(self, error: Exception) -> ProcessError:
+        task = getattr(error, "task", None)
+        element = _element(task) if task is not None else None
+        name = self.process.element_names.get(element or "", "")
+        detail = str(error).split("\n")[0]
+        where = f"{name} ({element})" if name else (element or "diagram")
+        return ProcessError(f"{where}: {detail}", element, self.instance.id)
+
+    def _after_engine_task(self, task: Task) -> None:
+        spec = task.task_spec
+        if isinstance(spec, (ExclusiveGateway, InclusiveGateway)) and len(spec.outputs) > 1:
+            for child in task.children:
+                if child.has_state(TaskState.MAYBE | TaskState.LIKELY | TaskState.CANCELLED):
+                    continue
+                flow = self.process.flows.get((spec.bpmn_id, _element(child)))
+                self.record("gateway_taken", spec.bpmn_id, str(task.id), flow=flow.id if flow else None,
+                            flow_name=flow.name if flow else "", target=_element(child),
+                            condition=flow.condition if flow else None)
+        elif isinstance(spec, (IntermediateCatchEvent, BoundaryEvent)):
+            self.record("timer_fired", spec.bpmn_id, str(task.id))
+
+    def save(self) -> None:
+        """Write instance, inbox rows and events; a lost race raises Conflict."""
+        instance = self.instance
+        if self._workflow is not None:
+            serializer.prune(self._workflow)
+            self._finish_if_completed()
+            instance.state = serializer.dumps(self._workflow)
+            instance.serializer_version = serializer.SERIALIZER_VERSION
+            instance.next_timer_at = self._next_timer()
+        instance.updated_at = self.now
+        first_seq = instance.event_count + 1
+        instance.event_count += len(self.events)
+        try:
+            self.session.flush()  # the instance row first: the optimistic lock
+            if self._workflow is not None:
+                self._sync_inbox()
+            for offset, event in enumerate(self.events):
+                event.instance_id = instance.id
+                event.seq = first_seq + offset
+                self.session.add(event)
+            self.session.flush()
+        except StaleDataError:
+            raise Conflict("someone else changed this case at the same moment; reload and try again") from None
+
+    def _finish_if_completed(self) -> None:
+        if not self.workflow.is_completed() or self.instance.status == "completed":
+            return
+        ends = [t for t in self.workflow.tasks.values()
+                if isinstance(t.task_spec, EndEvent) and t.state == TaskState.COMPLETED]
+        end = max(ends, key=lambda t: t.last_state_change) if ends else None
+        self.instance.status = "completed"
+        self.instance.completed_at = self.now
+        self.instance.end_element = _element(end) if end else None
+        self.record("instance_completed", self.instance.end_element)
+
+    def _next_timer(self) -> datetime | None:
+        due = [timing.parse_utc(e.value) for e in self.workflow.waiting_events()
+               if e.event_type.startswith("Timer") and isinstance(e.value, str)]
+        return min(due) if due else None
+
+    def ready_user_tasks(self) -> list[Task]:
+        return [t for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)
+                if _element(t) in self.process.tasks]
+
+    def _sync_inbox(self) -> None:
+        rows = {r.id: r for r in self.session.scalars(sa.select(InboxTask).where(InboxTask.instance_id == self.instance.id))}
+        ready = {str(t.id): t for t in self.ready_user_tasks()}
+        for task_id, row in rows.items():
+            if task_id not in ready:
+                self.session.delete(row)
+        for task_id, task in ready.items():
+            if task_id not in rows:
+                self.session.add(self._inbox_row(task))
+
+    def _inbox_row(self, task: Task) -> InboxTask:
+        meta = self.process.tasks[_element(task)]
+        try:
+            due = timing.due_at(meta.due_date, task, self.now)
+            priority = timing.priority(meta.priority, task)
+        except (SpiffWorkflowException, SandboxError, ValueError, TypeError) as error:
+            raise ProcessError(f"{meta.name or meta.element_id} ({meta.element_id}): due date or priority: {error}",
+                               meta.element_id, self.instance.id) from None
+        assignee = self.engine.directory.user_id(self.session, self.instance.company_id, meta.assignee) \
+            if meta.assignee and self.engine.directory else None
+        principals = {f"group:{g}" for g in meta.offered_groups} | {f"user:{u}" for u in meta.candidate_users}
+        return InboxTask(
+            id=str(task.id), company_id=self.instance.company_id, instance_id=self.instance.id,
+            element_id=meta.element_id, lane=meta.lane, assignee_id=assignee,
+            claimed_at=self.now if assignee else None, due_at=due, priority=priority, created_at=self.now,
+            candidates=[TaskCandidate(principal=p) for p in sorted(principals)],
+        )
+
+
+class Engine:
+    """The entry points the rest of Kesu calls; every method works inside the caller's session."""
+
+    def __init__(self, specs: SpecCache | None = None, script_time_limit: float = DEFAULT_TIME_LIMIT,
+                 form_resolver: FormResolver | None = None, directory: Directory | None = None,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.specs = specs or SpecCache()
+        self.script_engine = SandboxScriptEngine(script_time_limit)
+        self.form_resolver = form_resolver
+        self.directory = directory
+        self.clock = clock
+
+    def compiled(self, version: ProcessVersion) -> CompiledProcess:
+        return self.specs.get(version.bpmn_xml, version.content_hash)
+
+    def fields_of(self, meta: TaskMeta) -> tuple[FieldSpec, ...]:
+        """The fields a task declares: in the diagram, or in the built-in form its formKey names."""
+        if meta.fields or not meta.form_key:
+            return meta.fields
+        resolved = self.form_resolver(meta.form_key) if self.form_resolver else None
+        if resolved is None:
+            raise ProcessError(f"{meta.name} ({meta.element_id}): no built-in form is called '{meta.form_key}'",
+                               meta.element_id)
+        return resolved
+
+    # -- steps -----------------------------------------------------------------------------------
+
+    def start(self, session: Session, version: ProcessVersion, actor: Actor, data: dict[str, Any],
+              business_key: str) -> Instance:
+        """Create an instance of `version` with `data` and run it to its first wait state."""
+        if version.company_id != actor.company_id:
+            raise NotFound("no such procedure")
+        process = self.compiled(version)
+        workflow = BpmnWorkflow(process.spec, process.subprocess_specs, script_engine=self.script_engine)
+        instance = Instance(company_id=version.company_id, version=version, version_id=version.id,
+                            business_key=business_key, state="", serializer_version=serializer.SERIALIZER_VERSION,
+                            started_by_id=actor.user_id, created_at=self.clock())
+        session.add(instance)
+        session.flush()
+        step = Step(self, session, instance, actor, workflow)
+        step.record("instance_started", process.key, version=version.version, data=data)
+        step.run(lambda: workflow.task_tree.data.update(data))
+        step.save()
+        return instance
+
+    def claim(self, session: Session, task_id: str, actor: Actor) -> InboxTask:
+        """Take a task offered to one of my groups; others then see who holds it."""
+        row, instance = self._task_for(session, task_id, actor)
+        if row.assignee_id == actor.user_id:
+            return row
+        self._ensure_free(session, row)
+        step = Step(self, session, instance, actor)
+        row.assignee_id, row.claimed_at = actor.user_id, step.now
+        step.record("task_claimed", row.element_id, row.id)
+        step.save()
+        return row
+
+    def release(self, session: Session, task_id: str, actor: Actor) -> InboxTask:
+        """Give back a task I hold, so my groups see it as open again."""
+        row, instance = self._task_for(session, task_id, actor)
+        if row.assignee_id != actor.user_id:
+            raise Conflict("you do not hold this task") if row.assignee_id is None else self._held_by(session, row)
+        step = Step(self, session, instance, actor)
+        row.assignee_id, row.claimed_at = None, None
+        step.record("task_released", row.element_id, row.id)
+        step.save()
+        return row
+
+    def complete(self, session: Session, task_id: str, actor: Actor, data: dict[str, Any]) -> Instance:
+        """Submit a task's form: only its declared fields, validated, then the procedure moves on."""
+        row, instance = self._task_for(session, task_id, actor)
+        if row.assignee_id not in (None, actor.user_id):
+            raise self._held_by(session, row)
+        step = Step(self, session, instance, actor)
+        task = step.workflow.tasks.get(UUID(row.id))
+        if task is None or task.state != TaskState.READY:
+            raise Conflict("this task has already been completed")
+        meta = step.process.tasks[row.element_id]
+        values = formdata.clean(self.fields_of(meta), data)
+        before = dict(task.data)
+
+        def submit() -> None:
+            task.data.update(values)
+            task.run()
+
+        completed = step.record("task_completed", row.element_id, row.id, submitted=values)
+        step.run(submit)
+        completed.data = jsonable({"submitted": values,
+                                   "changes": _changes(jsonable(before), jsonable(current_data(step.workflow)))})
+        step.save()
+        return instance
+
+    def fire_timers(self, session: Session, instance: Instance, actor: Actor) -> Instance:
+        """Fire the instance's due timers and run on from them."""
+        step = Step(self, session, instance, actor)
+        step.run(step.workflow.refresh_timers)
+        step.save()
+        return instance
+
+    def record_error(self, session: Session, error: ProcessError, actor: Actor) -> None:
+        """Put an instance in the error state an admin sees, with an 'error' event (in a fresh transaction)."""
+        instance = session.get(Instance, error.instance_id)
+        if instance is None:
+            return
+        step = Step(self, session, instance, actor)
+        instance.status, instance.error, instance.error_element = "error", str(error), error.element_id
+        step.record("error", error.element_id, message=str(error))
+        step.save()
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _task_for(self, session: Session, task_id: str, actor: Actor) -> tuple[InboxTask, Instance]:
+        row = session.scalar(sa.select(InboxTask).where(InboxTask.id == task_id,
+                                                        InboxTask.company_id == actor.company_id))
+        if row is None:
+            self._raise_missing(session, task_id, actor)
+        if not self.may_act(row, actor):
+            raise Forbidden("this task is not offered to you or your groups")
+        instance = session.get(Instance, row.instance_id)
+        if instance.status == "error":
+            raise Conflict(f"this case is stopped by an error an administrator must resolve: {instance.error}")
+        return row, instance
+
+    def _raise_missing(self, session: Session, task_id: str, actor: Actor) -> None:
+        done = session.scalar(sa.select(Event).where(Event.task_id == task_id, Event.type == "task_completed",
+                                                     Event.company_id == actor.company_id))
+        if done is None:
+            raise NotFound("no such task")
+        who = self.directory.user_name(session, done.actor_id) if self.directory and done.actor_id else "?"
+        raise Conflict(f"this task was already completed by {who}")
+
+    @staticmethod
+    def may_act(row: InboxTask, actor: Actor) -> bool:
+        return row.assignee_id == actor.user_id or bool({c.principal for c in row.candidates} & actor.principals)
+
+    def _ensure_free(self, session: Session, row: InboxTask) -> None:
+        if row.assignee_id is not None:
+            raise self._held_by(session, row)
+
+    def _held_by(self, session: Session, row: InboxTask) -> Conflict:
+        who = self.directory.user_name(session, row.assignee_id) if self.directory else str(row.assignee_id)
+        return Conflict(f"this task is held by {who}")
+

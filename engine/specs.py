@@ -1,0 +1,250 @@
+"""Parse BPMN into specs once per content hash, and describe each user task for the rest of Kesu.
+
+The camunda flavour of SpiffWorkflow's parser is extended to read the Camunda attributes the stock
+parser leaves in the XML (candidateGroups, candidateUsers, assignee, dueDate, priority), and to read
+`camunda:formData` even when no formKey is given (Camunda Modeler writes it that way).
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.camunda.parser import CamundaParser
+from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, UserTaskParser
+from SpiffWorkflow.camunda.specs.user_task import Form, UserTask
+
+from engine.xmlload import load_xml
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+FIELD_TYPES = ("string", "long", "boolean", "date", "enum")
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+class KesuUserTask(UserTask):
+    """A camunda user task that also carries who it is offered to, its due date and priority."""
+
+    def __init__(self, wf_spec, name, form, candidate_groups=(), candidate_users=(), assignee=None,
+                 due_date=None, priority=None, **kwargs):
+        super().__init__(wf_spec, name, form, **kwargs)
+        self.candidate_groups = candidate_groups
+        self.candidate_users = candidate_users
+        self.assignee = assignee
+        self.due_date = due_date
+        self.priority = priority
+
+
+class KesuUserTaskParser(UserTaskParser):
+    """Reads the Camunda task attributes into KesuUserTask."""
+
+    def create_task(self):
+        camunda = "{%s}" % CAMUNDA_MODEL_NS
+        attrib = self.node.attrib
+        return KesuUserTask(
+            self.spec, self.bpmn_id, form=self.get_form(),
+            candidate_groups=_split(attrib.get(f"{camunda}candidateGroups")),
+            candidate_users=_split(attrib.get(f"{camunda}candidateUsers")),
+            assignee=attrib.get(f"{camunda}assignee") or None,
+            due_date=attrib.get(f"{camunda}dueDate") or None,
+            priority=attrib.get(f"{camunda}priority") or None,
+            **self.bpmn_attributes,
+        )
+
+    def get_form(self) -> Form:
+        """formData with or without a formKey; the stock parser drops fields when there is no key."""
+        key = self.node.get("{%s}formKey" % CAMUNDA_MODEL_NS, "")
+        self.node.set("{%s}formKey" % CAMUNDA_MODEL_NS, key)
+        try:
+            return super().get_form()
+        finally:
+            if not key:
+                del self.node.attrib["{%s}formKey" % CAMUNDA_MODEL_NS]
+
+
+class KesuParser(CamundaParser):
+    OVERRIDE_PARSER_CLASSES = {
+        **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("userTask"): (KesuUserTaskParser, KesuUserTask),
+    }
+
+
+@dataclass(frozen=True)
+class Option:
+    id: str
+    name: str
+    names: dict[str, str]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One declared form field; the only keys a task's submission may contribute."""
+
+    id: str
+    type: str
+    label: str
+    labels: dict[str, str] = field(default_factory=dict)
+    required: bool = False
+    readonly: bool = False
+    min: float | None = None
+    max: float | None = None
+    minlength: int | None = None
+    maxlength: int | None = None
+    options: tuple[Option, ...] = ()
+    default: str | None = None
+
+    def label_in(self, locale: str) -> str:
+        return self.labels.get(locale) or self.label or self.id
+
+
+@dataclass(frozen=True)
+class TaskMeta:
+    """Everything Kesu needs to know about one user task of a diagram."""
+
+    element_id: str
+    name: str
+    names: dict[str, str]
+    lane: str | None
+    candidate_groups: tuple[str, ...]
+    candidate_users: tuple[str, ...]
+    assignee: str | None
+    due_date: str | None
+    priority: str | None
+    form_key: str | None
+    fields: tuple[FieldSpec, ...]
+
+    def name_in(self, locale: str) -> str:
+        return self.names.get(locale) or self.name or self.element_id
+
+    @property
+    def offered_groups(self) -> tuple[str, ...]:
+        """Candidate groups, or the lane's group when the task names no candidates at all."""
+        if self.candidate_groups or self.candidate_users or self.assignee:
+            return self.candidate_groups
+        return (self.lane,) if self.lane else ()
+
+
+@dataclass(frozen=True)
+class Flow:
+    id: str
+    name: str
+    source: str
+    target: str
+    condition: str | None
+
+
+@dataclass
+class CompiledProcess:
+    """A parsed diagram, shared read-only by every instance of its version."""
+
+    key: str
+    name: str
+    content_hash: str
+    spec: BpmnProcessSpec
+    subprocess_specs: dict
+    tasks: dict[str, TaskMeta]
+    flows: dict[tuple[str, str], Flow]
+    element_names: dict[str, str]
+
+
+def content_hash(xml: bytes) -> str:
+    return hashlib.sha256(xml).hexdigest()
+
+
+def _localized(extensions: dict[str, str], prefix: str) -> dict[str, str]:
+    return {key.split(":", 1)[1]: value for key, value in extensions.items() if key.startswith(prefix + ":")}
+
+
+def _number(value: str | None) -> float | None:
+    return None if value in (None, "") else float(value)
+
+
+def _field_spec(form_field) -> FieldSpec:
+    props = {p.id: p.value for p in form_field.properties}
+    rules = {v.name: v.config for v in form_field.validation}
+    options = tuple(
+        Option(o.id, o.name, _localized({k: v for k, v in props.items()}, f"option.{o.id}"))
+        for o in getattr(form_field, "options", [])
+    )
+    return FieldSpec(
+        id=form_field.id, type=form_field.type or "string", label=form_field.label or "",
+        labels=_localized(props, "label"), required="required" in rules, readonly="readonly" in rules,
+        min=_number(rules.get("min")), max=_number(rules.get("max")),
+        minlength=int(rules["minlength"]) if rules.get("minlength") else None,
+        maxlength=int(rules["maxlength"]) if rules.get("maxlength") else None,
+        options=options, default=form_field.default_value or None,
+    )
+
+
+def _task_meta(task_spec: KesuUserTask) -> TaskMeta:
+    extensions = getattr(task_spec, "extensions", {}) or {}
+    return TaskMeta(
+        element_id=task_spec.bpmn_id, name=task_spec.bpmn_name or "", names=_localized(extensions, "name"),
+        lane=task_spec.lane, candidate_groups=task_spec.candidate_groups,
+        candidate_users=task_spec.candidate_users, assignee=task_spec.assignee,
+        due_date=task_spec.due_date, priority=task_spec.priority, form_key=task_spec.form.key or None,
+        fields=tuple(_field_spec(f) for f in task_spec.form.fields),
+    )
+
+
+def _flows(tree: etree._ElementTree) -> dict[tuple[str, str], Flow]:
+    flows = {}
+    for node in tree.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        condition = node.find(f"{{{BPMN_NS}}}conditionExpression")
+        text = condition.text.strip() if condition is not None and condition.text else None
+        flow = Flow(node.get("id"), node.get("name") or "", node.get("sourceRef"), node.get("targetRef"), text)
+        flows[(flow.source, flow.target)] = flow
+    return flows
+
+
+def _element_names(tree: etree._ElementTree) -> dict[str, str]:
+    return {node.get("id"): node.get("name") for node in tree.iter() if node.get("id") and node.get("name")}
+
+
+def executable_process_ids(tree: etree._ElementTree) -> list[str]:
+    return [p.get("id") for p in tree.iter(f"{{{BPMN_NS}}}process") if p.get("isExecutable") == "true"]
+
+
+def compile_process(tree: etree._ElementTree, digest: str, filename: str = "diagram.bpmn") -> CompiledProcess:
+    """Parse an already safely-loaded diagram; raises SpiffWorkflow's ValidationException on errors."""
+    parser = KesuParser()
+    parser.add_bpmn_xml(tree, filename=filename)
+    key = executable_process_ids(tree)[0]
+    spec = parser.get_spec(key)
+    subprocess_specs = parser.get_subprocess_specs(key)
+    tasks = {
+        t.bpmn_id: _task_meta(t)
+        for t in [*spec.task_specs.values(), *(s for sp in subprocess_specs.values() for s in sp.task_specs.values())]
+        if isinstance(t, KesuUserTask)
+    }
+    return CompiledProcess(
+        key=key, name=spec.description or key, content_hash=digest, spec=spec,
+        subprocess_specs=subprocess_specs, tasks=tasks, flows=_flows(tree), element_names=_element_names(tree),
+    )
+
+
+class SpecCache:
+    """Parsed specs by content hash: each published version is parsed once per process."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._items: OrderedDict[str, CompiledProcess] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, xml: str, digest: str) -> CompiledProcess:
+        with self._lock:
+            if digest in self._items:
+                self._items.move_to_end(digest)
+                return self._items[digest]
+        compiled = compile_process(load_xml(xml.encode("utf-8")), digest)
+        with self._lock:
+            self._items[digest] = compiled
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return compiled

@@ -1,0 +1,47 @@
+"""Due dates and priorities written on user tasks: ISO 8601 literals or sandboxed expressions."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.task import Task
+
+from engine.sandbox import is_iso_literal
+
+
+def _as_utc(value: object) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, date):
+        return datetime.combine(value, time(23, 59), tzinfo=timezone.utc)
+    if isinstance(value, str):
+        return _as_utc(datetime.fromisoformat(value))
+    raise ValueError(f"a due date must be a date, a date-time or an ISO 8601 duration, not {value!r}")
+
+
+def due_at(expression: str | None, task: Task, now: datetime) -> datetime | None:
+    """When a task is due: `P1D`/`PT4H` from now, an ISO date-time, or an expression giving either."""
+    if not expression:
+        return None
+    text = expression.strip()
+    if not is_iso_literal(text):
+        text = task.workflow.script_engine.evaluate(task, text)
+        if not isinstance(text, str):
+            return _as_utc(text)
+    if text.startswith("P"):
+        return now + TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(text), now)
+    return _as_utc(text)
+
+
+def priority(expression: str | None, task: Task) -> int:
+    """A task's priority (0-100, default 50): a number or an expression giving one."""
+    if not expression:
+        return 50
+    text = expression.strip()
+    value = int(text) if text.lstrip("-").isdigit() else task.workflow.script_engine.evaluate(task, text)
+    return max(0, min(100, int(value)))
+
+
+def parse_utc(value: str) -> datetime:
+    """An ISO 8601 timestamp as an aware UTC datetime."""
+    return _as_utc(value).astimezone(timezone.utc)

@@ -1,0 +1,69 @@
+"""Small frozen values the engine hands out; templates and the API never see SpiffWorkflow objects."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from engine.specs import FieldSpec
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a user of one company with their groups, or the system (user_id None)."""
+
+    company_id: int
+    user_id: int | None = None
+    email: str | None = None
+    groups: frozenset[str] = frozenset()
+
+    @property
+    def principals(self) -> frozenset[str]:
+        names = {f"group:{g}" for g in self.groups}
+        if self.email:
+            names.add(f"user:{self.email}")
+        return frozenset(names)
+
+
+@dataclass(frozen=True)
+class TaskView:
+    id: str
+    instance_id: int
+    business_key: str
+    element_id: str
+    name: str
+    names: dict[str, str]
+    lane: str | None
+    candidate_groups: tuple[str, ...]
+    candidate_users: tuple[str, ...]
+    assignee_id: int | None
+    claimed_at: datetime | None
+    due_at: datetime | None
+    priority: int
+    created_at: datetime
+    form_key: str | None
+    fields: tuple[FieldSpec, ...]
+    process_name: str = ""
+
+    def name_in(self, locale: str) -> str:
+        return self.names.get(locale) or self.name or self.element_id
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    id: int
+    company_id: int
+    business_key: str
+    status: str
+    process_key: str
+    process_name: str
+    version: int
+    version_id: int
+    data: dict[str, Any]
+    tasks: tuple[TaskView, ...]
+    created_at: datetime
+    completed_at: datetime | None
+    end_element: str | None
+    error: str | None
+    error_element: str | None
+    element_names: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""WTForms forms: complaint registration, built-in task forms by key, and forms built from diagram fields."""

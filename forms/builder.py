@@ -1,0 +1,111 @@
+"""Task forms: a built-in form named by formKey, or a form built from the fields the diagram declares."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext
+from flask_wtf import FlaskForm
+from wtforms import DateField, Field, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from engine.specs import FieldSpec, Option
+from forms.builtin import CallbackForm
+from forms.fields import YesNoField
+
+BUILTIN_FORMS: dict[str, type[FlaskForm]] = {"callback": CallbackForm}
+LONG_TEXT = 200  # string fields allowing more than this are rendered as text areas
+
+_TYPES = ((YesNoField, "boolean"), (IntegerField, "long"), (DateField, "date"), (SelectField, "enum"))
+
+
+def _validators(spec: FieldSpec) -> list:
+    validators: list = [InputRequired() if spec.required else Optional()]
+    if spec.type == "string" and (spec.minlength or spec.maxlength):
+        validators.append(Length(min=spec.minlength or -1, max=spec.maxlength or -1))
+    if spec.type == "long" and (spec.min is not None or spec.max is not None):
+        validators.append(NumberRange(min=spec.min, max=spec.max))
+    return validators
+
+
+def _option_label(option: Option, locale: str) -> str:
+    return option.names.get(locale) or option.name or option.id
+
+
+def _field(spec: FieldSpec, locale: str) -> Field:
+    label, validators = spec.label_in(locale), _validators(spec)
+    render_kw = {"disabled": True} if spec.readonly else {}
+    if spec.type == "boolean":
+        return YesNoField(label, validators, render_kw=render_kw)
+    if spec.type == "long":
+        return IntegerField(label, validators, render_kw=render_kw)
+    if spec.type == "date":
+        return DateField(label, validators, render_kw=render_kw)
+    if spec.type == "enum":
+        choices = [("", "—")] + [(o.id, _option_label(o, locale)) for o in spec.options]
+        return SelectField(label, validators, choices=choices, render_kw=render_kw)
+    long_text = spec.maxlength is None or spec.maxlength > LONG_TEXT
+    return (TextAreaField if long_text else StringField)(label, validators, render_kw=render_kw)
+
+
+def task_form_class(fields: tuple[FieldSpec, ...], form_key: str | None, locale: str) -> type[FlaskForm]:
+    """The WTForms class to render and validate a task with."""
+    if form_key and not fields:
+        return BUILTIN_FORMS[form_key]
+    attrs = {spec.id: _field(spec, locale) for spec in fields}
+    return type("TaskForm", (FlaskForm,), attrs)
+
+
+def field_specs(form_key: str) -> tuple[FieldSpec, ...] | None:
+    """FieldSpecs of a built-in form, so the engine accepts exactly its fields (None: no such form)."""
+    form_class = BUILTIN_FORMS.get(form_key)
+    if form_class is None:
+        return None
+    specs = []
+    for name, unbound in form_class._unbound_fields:
+        kind = next((t for cls, t in _TYPES if issubclass(unbound.field_class, cls)), "string")
+        validators = unbound.kwargs.get("validators") or (unbound.args[1] if len(unbound.args) > 1 else [])
+        length = next((v for v in validators if isinstance(v, Length)), None)
+        specs.append(FieldSpec(
+            id=name, type=kind, label=str(unbound.args[0]) if unbound.args else name,
+            required=any(isinstance(v, InputRequired) for v in validators),
+            maxlength=length.max if length and length.max >= 0 else None,
+        ))
+    return tuple(specs)
+
+
+def submitted_values(form: FlaskForm, fields: tuple[FieldSpec, ...]) -> dict[str, Any]:
+    """What the user entered for the task's own editable fields, as the engine expects it."""
+    values = {}
+    for spec in fields:
+        if spec.readonly:
+            continue
+        value = form[spec.id].data
+        values[spec.id] = value.isoformat() if hasattr(value, "isoformat") else value
+    return values
+
+
+def apply_errors(form: FlaskForm, errors: dict[str, Any]) -> None:
+    """Show the engine's field errors on the form, translated."""
+    for field_id, error in errors.items():
+        message = gettext(MESSAGE_TEXT.get(error.code, str(error)), **dict(error.params))
+        if field_id in form:
+            form[field_id].errors = [*form[field_id].errors, message]
+        else:
+            form.form_errors.append(f"{field_id}: {message}")
+
+
+# The engine's field error codes (engine.formdata.MESSAGES), marked for translation here.
+MESSAGE_TEXT = {
+    "unknown": "this task has no such field",
+    "readonly": "this field is read-only",
+    "required": "this field is required",
+    "boolean": "answer yes or no (true or false)",
+    "integer": "enter a whole number",
+    "date": "enter a date as YYYY-MM-DD",
+    "choice": "choose one of: %(choices)s",
+    "text": "enter text",
+    "min": "must be at least %(limit)s",
+    "max": "must be at most %(limit)s",
+    "minlength": "must be at least %(limit)s characters",
+    "maxlength": "must be at most %(limit)s characters",
+}

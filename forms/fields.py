@@ -1,0 +1,15 @@
+"""Field types shared by built-in and diagram-declared task forms."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import RadioField
+
+
+class YesNoField(RadioField):
+    """A boolean answered explicitly: 'no' is an answer, not a missing value."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, choices=[("true", _l("Yes")), ("false", _l("No"))], **kwargs)
+
+    def process_data(self, value):
+        super().process_data({True: "true", False: "false"}.get(value, value))

@@ -1,0 +1,44 @@
+"""The complaint registration form (客户投诉信息处理单): what customer service records at intake."""
+from __future__ import annotations
+
+from flask_babel import gettext, lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+
+from complaints.choices import CATEGORIES, CHANNELS
+
+
+def _choices(vocabulary: dict[str, str]) -> list[tuple[str, str]]:
+    return [("", "—")] + [(key, gettext(label)) for key, label in vocabulary.items()]
+
+
+class RegistrationForm(FlaskForm):
+    customer_name = StringField(_l("Customer"), [InputRequired(), Length(max=200)])
+    contact_person = StringField(_l("Contact person"), [InputRequired(), Length(max=100)])
+    contact = StringField(_l("Phone or e-mail"), [InputRequired(), Length(max=200)])
+    channel = SelectField(_l("Channel"), [InputRequired()])
+    category = SelectField(_l("Category"), [InputRequired()])
+    product = StringField(_l("Product"), [Optional(), Length(max=200)])
+    specification = StringField(_l("Specification / model"), [Optional(), Length(max=200)])
+    contract_number = StringField(_l("Contract number"), [Optional(), Length(max=100)])
+    work_number = StringField(_l("Work number"), [Optional(), Length(max=100)])
+    content = TextAreaField(_l("What the customer complains about"), [InputRequired(), Length(max=8000)])
+    customer_request = TextAreaField(_l("The customer's request"), [Optional(), Length(max=4000)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.channel.choices = _choices(CHANNELS)
+        self.category.choices = _choices(CATEGORIES)
+        self.channel.validate_choice = self.category.validate_choice = True
+
+    def validate_channel(self, field):
+        _require_choice(field, CHANNELS)
+
+    def validate_category(self, field):
+        _require_choice(field, CATEGORIES)
+
+
+def _require_choice(field, vocabulary: dict[str, str]) -> None:
+    if field.data not in vocabulary:
+        raise ValidationError(gettext("Choose one of the listed values."))
