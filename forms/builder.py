@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, Field, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from complaints.choices import N_
 from engine.specs import FieldSpec, Option
 from forms.builtin import CallbackForm
 from forms.fields import YesNoField
@@ -96,16 +97,16 @@ def apply_errors(form: FlaskForm, errors: dict[str, Any]) -> None:
 
 # The engine's field error codes (engine.formdata.MESSAGES), marked for translation here.
 MESSAGE_TEXT = {
-    "unknown": "this task has no such field",
-    "readonly": "this field is read-only",
-    "required": "this field is required",
-    "boolean": "answer yes or no (true or false)",
-    "integer": "enter a whole number",
-    "date": "enter a date as YYYY-MM-DD",
-    "choice": "choose one of: %(choices)s",
-    "text": "enter text",
-    "min": "must be at least %(limit)s",
-    "max": "must be at most %(limit)s",
-    "minlength": "must be at least %(limit)s characters",
-    "maxlength": "must be at most %(limit)s characters",
+    "unknown": N_("this task has no such field"),
+    "readonly": N_("this field is read-only"),
+    "required": N_("this field is required"),
+    "boolean": N_("answer yes or no (true or false)"),
+    "integer": N_("enter a whole number"),
+    "date": N_("enter a date as YYYY-MM-DD"),
+    "choice": N_("choose one of: %(choices)s"),
+    "text": N_("enter text"),
+    "min": N_("must be at least %(limit)s"),
+    "max": N_("must be at most %(limit)s"),
+    "minlength": N_("must be at least %(limit)s characters"),
+    "maxlength": N_("must be at most %(limit)s characters"),
 }

@@ -1,0 +1,55 @@
+# Kesu: `make run` serves the app with demo data; `make test` runs every test. Both set everything up first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+FLASK := $(BIN)/flask --app app
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: setup run test test-postgres bench translations extract clean
+
+setup: $(VENV)/.installed static/vendor/.built translations
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# bpmn-js's distribution and licence, copied as they are (static/vendor is git-ignored).
+static/vendor/.built: node_modules/.installed
+	rm -rf static/vendor && mkdir -p static/vendor/bpmn-js
+	cp -r node_modules/bpmn-js/dist/assets node_modules/bpmn-js/dist/*.production.min.js node_modules/bpmn-js/LICENSE static/vendor/bpmn-js/
+	touch $@
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -q -d translations
+
+extract: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o translations/messages.pot --no-location --sort-output app.py demo.py auth complaints engine forms web templates
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
+
+run: setup
+	$(FLASK) db upgrade
+	$(FLASK) kesu demo
+	@echo "Kesu is at http://127.0.0.1:$(PORT)/"
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+$(CHROMIUM):
+	apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+
+test: setup $(CHROMIUM)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: setup $(CHROMIUM)
+	KESU_TEST_DATABASE_URL=$${KESU_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(BIN)/pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor instance

@@ -1,0 +1,78 @@
+"""Kesu: the application factory."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+from flask_babel import Babel
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_wtf import CSRFProtect
+
+import models  # noqa: F401 - registers every table on the metadata
+from auth.directory import UserDirectory
+from auth.models import User
+from cli import register as register_cli
+from config import INSTANCE_DIR, DevelopmentConfig, ProductionConfig, load_secret
+from db import Database
+from engine.runtime import Engine
+from forms.builder import field_specs
+from web import admin, api, auth, complaints, errors, tasks
+from web.context import close_session, db
+from web.i18n import localtime, locale_code, select_locale, select_timezone
+
+babel = Babel()
+csrf = CSRFProtect()
+login_manager = LoginManager()
+migrate = Migrate()
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    user = db().get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.is_active else None
+
+
+def _configure(app: Flask, config: dict[str, Any] | None) -> None:
+    production = os.environ.get("KESU_ENV") == "production"
+    app.config.from_object(ProductionConfig if production else DevelopmentConfig)
+    app.config["ENV_NAME"] = "production" if production else "development"
+    if config:
+        app.config.update(config)
+    app.config["SECRET_KEY"] = load_secret(app.config)
+
+
+def _extensions(app: Flask) -> None:
+    database = Database(app.config["DATABASE_URL"])
+    app.extensions["kesu.db"] = database
+    app.extensions["kesu.engine"] = Engine(script_time_limit=app.config["SCRIPT_TIME_LIMIT"],
+                                           form_resolver=field_specs, directory=UserDirectory())
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    migrate.init_app(app, database, directory=os.path.join(os.path.dirname(__file__), "migrations"))
+    app.teardown_appcontext(close_session)
+
+
+def _blueprints(app: Flask) -> None:
+    for module in (auth, tasks, complaints, admin):
+        app.register_blueprint(module.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)  # bearer tokens, no cookies: CSRF cannot apply
+    errors.register(app)
+    app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.globals["locale_code"] = locale_code
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app; `config` overrides the environment's configuration (tests pass theirs)."""
+    INSTANCE_DIR.mkdir(exist_ok=True)
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    _configure(app, config)
+    _extensions(app)
+    _blueprints(app)
+    register_cli(app)
+    return app

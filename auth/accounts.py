@@ -1,0 +1,53 @@
+"""Create companies and users (used by the CLI and the demo loader)."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from auth.models import Company, Group, Role, User
+
+
+class AccountError(ValueError):
+    """A company or user cannot be created as asked; the message says why."""
+
+
+def company_named(session: Session, name: str) -> Company | None:
+    return session.scalar(sa.select(Company).where(Company.name == name))
+
+
+def create_company(session: Session, name: str, timezone: str = "Asia/Shanghai") -> Company:
+    if company_named(session, name):
+        raise AccountError(f"a company called {name!r} already exists")
+    company = Company(name=name, timezone=timezone)
+    session.add(company)
+    session.flush()
+    return company
+
+
+def group(session: Session, company: Company, name: str) -> Group:
+    """The company's group of that name, created if missing."""
+    found = session.scalar(sa.select(Group).where(Group.company_id == company.id, Group.name == name))
+    if found is None:
+        found = Group(company_id=company.id, name=name)
+        session.add(found)
+        session.flush()
+    return found
+
+
+def create_user(session: Session, company: Company, email: str, role: str, password: str,
+                groups: Iterable[str] = (), name: str | None = None) -> User:
+    if role not in {r.value for r in Role}:
+        raise AccountError(f"unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}")
+    if len(password) < 8:
+        raise AccountError("the password must have at least 8 characters")
+    email = email.strip().lower()
+    if session.scalar(sa.select(User.id).where(User.email == email)):
+        raise AccountError(f"a user with e-mail {email} already exists")
+    user = User(company_id=company.id, email=email, name=name or email.split("@")[0], role=role)
+    user.set_password(password)
+    user.groups = [group(session, company, g) for g in groups]
+    session.add(user)
+    session.flush()
+    return user

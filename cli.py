@@ -1,0 +1,86 @@
+"""`flask --app app kesu ...`: create companies and users, publish procedures, load the demo."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+
+from auth.accounts import AccountError, company_named, create_company, create_user
+from auth.models import Role
+from demo import load_demo
+from engine import publishing
+from engine.xmlload import DiagramError
+
+kesu = click.Group("kesu", help="Kesu administration.")
+company_cli = click.Group("company", help="Companies.")
+user_cli = click.Group("user", help="Users.")
+kesu.add_command(company_cli)
+kesu.add_command(user_cli)
+
+
+def _database():
+    return current_app.extensions["kesu.db"]
+
+
+@company_cli.command("create")
+@click.argument("name")
+@click.option("--timezone", default="Asia/Shanghai", show_default=True)
+def company_create(name: str, timezone: str) -> None:
+    """Create a company."""
+    try:
+        with _database().session() as s:
+            company = create_company(s, name, timezone)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"created company {company.name} (id {company.id})")
+
+
+@user_cli.command("create")
+@click.option("--company", "company_name", required=True)
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--group", "groups", multiple=True, help="Group to join; created in the company if missing.")
+@click.option("--password", required=True)
+@click.option("--name", default=None)
+def user_create(company_name: str, email: str, role: str, groups: tuple[str, ...], password: str,
+                name: str | None) -> None:
+    """Create a user in a company."""
+    try:
+        with _database().session() as s:
+            company = company_named(s, company_name)
+            if company is None:
+                raise AccountError(f"no company called {company_name!r}")
+            user = create_user(s, company, email, role, password, groups, name)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"created {user.role} {user.email} in {company_name}")
+
+
+@kesu.command("publish")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--company", "company_name", required=True)
+@click.option("--note", default="")
+def publish(path: Path, company_name: str, note: str) -> None:
+    """Publish a BPMN file as the company's next version of its procedure."""
+    try:
+        with _database().session() as s:
+            company = company_named(s, company_name)
+            if company is None:
+                raise click.ClickException(f"no company called {company_name!r}")
+            version = publishing.publish(s, company.id, path.read_bytes(), None, note)
+    except DiagramError as error:
+        raise click.ClickException("\n".join(f"{el or 'diagram'}: {msg}" for el, msg in error.problems)) from None
+    click.echo(f"published {version.process_key} version {version.version}")
+
+
+@kesu.command("demo")
+def demo() -> None:
+    """Load the demo companies, users and procedure (safe to run again) and print the logins."""
+    with _database().session() as s:
+        logins = load_demo(s, current_app.extensions["kesu.engine"])
+    click.echo(logins)
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(kesu)

@@ -1,0 +1,73 @@
+"""Demo data for `make run`: two companies (to show isolation), a user for every role, the standard
+procedure published, and a few complaints at different steps. Running it again changes nothing."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from auth.accounts import company_named, create_company, create_user
+from auth.directory import actor_for
+from complaints.registration import register
+from engine import queries
+from engine.publishing import latest_version, publish
+from engine.runtime import Engine
+
+PASSWORD = "kesu-demo-2026"
+STANDARD = Path(__file__).resolve().parent / "processes" / "complaint_standard.bpmn"
+GROUPS = ("Customer Service", "Handling Department", "Quality", "Management")
+
+COMPANIES = {
+    "华东精细化工有限公司": "demo.kesu.cn",
+    "南方电气设备有限公司": "other.kesu.cn",
+}
+USERS = (  # local part, display name, role, groups
+    ("admin", "管理员 王强", "admin", ()),
+    ("owner", "流程负责人 赵敏", "process_owner", ()),
+    ("service", "客服专员 李娜", "employee", ("Customer Service",)),
+    ("handler", "技术部 张伟", "employee", ("Handling Department",)),
+    ("quality", "质量负责人 刘洋", "employee", ("Quality",)),
+    ("manager", "总经理 陈静", "employee", ("Management",)),
+    ("auditor", "审核员 孙丽", "auditor", ()),
+)
+
+SAMPLE_COMPLAINTS = (
+    {"customer_name": "上海明达涂料有限公司", "contact_person": "周经理", "contact": "021-5555 0101",
+     "channel": "phone", "category": "product_quality", "product": "环氧树脂 E-51", "specification": "25 kg/桶",
+     "contract_number": "HT-2026-0311", "work_number": "", "content": "第 3 批货桶内树脂结块，无法使用。",
+     "customer_request": "退换货并说明原因"},
+    {"customer_name": "杭州佳禾建材", "contact_person": "吴女士", "contact": "wu@jiahe.example.cn",
+     "channel": "email", "category": "delivery", "product": "固化剂 T-31", "specification": "",
+     "contract_number": "", "work_number": "", "content": "约定 11 月 10 日送达，实际 11 月 16 日才到。",
+     "customer_request": "说明延误原因，今后按时送货"},
+)
+
+
+def _company(session: Session, name: str, domain: str):
+    company = create_company(session, name)
+    users = {local: create_user(session, company, f"{local}@{domain}", role, PASSWORD, groups, display)
+             for local, display, role, groups in USERS}
+    publish(session, company.id, STANDARD.read_bytes(), users["owner"].id, "标准流程首次发布", GROUPS)
+    return company, users
+
+
+def _samples(session: Session, engine: Engine, company, users) -> None:
+    version = latest_version(session, company.id, "complaint_standard")
+    service = actor_for(users["service"])
+    first = register(session, engine, version, service, SAMPLE_COMPLAINTS[0], company.timezone)
+    register(session, engine, version, service, SAMPLE_COMPLAINTS[1], company.timezone)
+    task = queries.instance_tasks(session, engine, first.instance)[0]
+    engine.complete(session, task.id, service, {"valid": True, "validity_note": "批次质量问题，投诉成立"})
+
+
+def load_demo(session: Session, engine: Engine) -> str:
+    """Create what is missing and return the logins to print."""
+    for name, domain in COMPANIES.items():
+        if company_named(session, name) is None:
+            company, users = _company(session, name, domain)
+            _samples(session, engine, company, users)
+    lines = ["Demo logins (password for all: %s):" % PASSWORD]
+    for name, domain in COMPANIES.items():
+        lines.append(f"  {name}")
+        lines += [f"    {local + '@' + domain:<24} {role:<14} {', '.join(groups) or '-'}" for local, _, role, groups in USERS]
+    return "\n".join(lines)

@@ -1,0 +1,83 @@
+"""Complaints: register one, list them, and one complaint's page with its tasks and history."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from auth.directory import names_by_id
+from complaints import queries as complaint_queries
+from complaints.choices import CATEGORIES, CHANNELS, STATUSES
+from complaints.registration import FIELDS, register
+from engine import publishing, queries
+from engine.errors import EngineError, NotFound, ProcessError
+from forms.registration import RegistrationForm
+from web.context import WORKERS, actor, db, engine, perform, roles_required
+from web.i18n import locale_code
+
+bp = Blueprint("complaints", __name__, url_prefix="/complaints")
+STANDARD_PROCESS = "complaint_standard"
+
+
+@bp.get("/")
+@login_required
+def index():
+    status = request.args.get("status") if request.args.get("status") in STATUSES else None
+    page = request.args.get("page", 1, type=int)
+    complaints = complaint_queries.complaint_list(db(), current_user.company_id, status, page)
+    return render_template("complaints/index.html", complaints=complaints, status=status, page=page,
+                           statuses=STATUSES, channels=CHANNELS, categories=CATEGORIES)
+
+
+def _procedure():
+    """The company's newest version of the standard procedure, or 404 if it has none."""
+    try:
+        return publishing.latest_version(db(), current_user.company_id, STANDARD_PROCESS)
+    except NotFound:
+        abort(404)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+@roles_required(*WORKERS)
+def new():
+    form = RegistrationForm()
+    if form.validate_on_submit():
+        version = _procedure()
+        values = {name: form[name].data for name in FIELDS}
+        try:
+            complaint = perform(lambda s: register(s, engine(), s.merge(version), actor(), values,
+                                                   current_user.company.timezone))
+        except (EngineError, ProcessError) as error:
+            flash(str(error), "error")
+        else:
+            flash(_("Complaint %(number)s registered.", number=complaint.number), "success")
+            return redirect(url_for("complaints.show", instance_id=complaint.instance_id), 303)
+    return render_template("complaints/new.html", form=form), 400 if form.errors else 200
+
+
+def _complaint_or_404(instance_id: int):
+    try:
+        return complaint_queries.complaint_for_instance(db(), current_user.company_id, instance_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.get("/<int:instance_id>")
+@login_required
+def show(instance_id: int):
+    complaint = _complaint_or_404(instance_id)
+    view = queries.instance_view(db(), engine(), complaint.instance)
+    history = queries.events(db(), instance_id, current_user.company_id)
+    people = names_by_id(db(), {e.actor_id for e in history} | {t.assignee_id for t in view.tasks}
+                         | {complaint.registered_by_id})
+    return render_template("complaints/show.html", complaint=complaint, view=view, history=history,
+                           people=people, channels=CHANNELS, categories=CATEGORIES, statuses=STATUSES,
+                           locale=locale_code(), version=complaint.instance.version)
+
+
+@bp.get("/<int:instance_id>/diagram.bpmn")
+@login_required
+def diagram(instance_id: int):
+    complaint = _complaint_or_404(instance_id)
+    return Response(complaint.instance.version.bpmn_xml, mimetype="application/xml")

@@ -1,0 +1,77 @@
+"""Request-scoped access to the database session, the engine and the acting user."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import TypeVar
+
+from flask import abort, current_app, g
+from flask_login import current_user
+from sqlalchemy.orm import Session
+
+from auth.directory import actor_for
+from auth.models import Role
+from db import Database
+from engine.errors import ProcessError
+from engine.runtime import Engine
+from engine.views import Actor
+
+T = TypeVar("T")
+
+
+def database() -> Database:
+    return current_app.extensions["kesu.db"]
+
+
+def engine() -> Engine:
+    return current_app.extensions["kesu.engine"]
+
+
+def db() -> Session:
+    """The request's read session, closed at teardown."""
+    if "db_session" not in g:
+        g.db_session = database().sessionmaker()
+    return g.db_session
+
+
+def close_session(_error: BaseException | None = None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def actor() -> Actor:
+    return actor_for(current_user)
+
+
+def perform(action: Callable[[Session], T], who: Actor | None = None) -> T:
+    """Run one engine step in its own transaction; a diagram failure is recorded on its instance."""
+    try:
+        with database().session() as session:
+            result = action(session)
+        if "db_session" in g:
+            g.db_session.rollback()  # end the read transaction: reads after a step see what it wrote
+        return result
+    except ProcessError as error:
+        if error.instance_id is not None:
+            with database().session() as session:
+                engine().record_error(session, error, who or actor())
+        raise
+
+
+def roles_required(*roles: Role) -> Callable:
+    """Refuse (403) users whose role is not one of `roles`."""
+    allowed = {r.value for r in roles}
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if current_user.role not in allowed:
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+# Everyone but auditors works on complaints; auditors only read.
+WORKERS = (Role.ADMIN, Role.PROCESS_OWNER, Role.EMPLOYEE)

@@ -1,0 +1,111 @@
+"""The inbox and task pages: list, claim, release, open a form, complete it."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+
+from auth.directory import names_by_id
+from engine import queries
+from engine.errors import Conflict, EngineError, ProcessError
+from engine.formdata import FormError
+from engine.records import InboxTask
+from engine.views import TaskView
+from forms.builder import apply_errors, submitted_values, task_form_class
+from web.context import WORKERS, actor, db, engine, perform, roles_required
+from web.errors import engine_error_status
+from web.i18n import locale_code
+
+bp = Blueprint("inbox", __name__)
+SCOPES = ("all", "mine", "groups")
+
+
+class ActionForm(FlaskForm):
+    """Claim and release buttons carry only the CSRF token."""
+
+
+def can_work() -> bool:
+    return current_user.role in {r.value for r in WORKERS}
+
+
+@bp.get("/")
+@login_required
+def index():
+    scope = request.args.get("scope", "all")
+    scope = scope if scope in SCOPES else "all"
+    tasks = queries.tasks_for(db(), engine(), actor(), scope) if can_work() else []
+    holders = names_by_id(db(), {t.assignee_id for t in tasks})
+    return render_template("inbox/index.html", tasks=tasks, scope=scope, holders=holders,
+                           action_form=ActionForm(), locale=locale_code())
+
+
+def _visible_task(task_id: str) -> tuple[InboxTask, TaskView]:
+    """The task if it is in my company and offered to me; 404 and 403 otherwise."""
+    row = db().get(InboxTask, task_id)
+    if row is None or row.company_id != actor().company_id:
+        abort(404)
+    if not engine().may_act(row, actor()):
+        abort(403)
+    instance = queries.get_instance(db(), row.instance_id, row.company_id)
+    return row, queries.task_view(engine(), row, instance)
+
+
+def _after_error(error: EngineError):
+    """Missing or forbidden: the error page; a conflict: back to the inbox saying who won."""
+    status = engine_error_status(error)
+    if status in (403, 404):
+        abort(status)
+    flash(str(error), "error")
+    return redirect(url_for("inbox.index"), 303)
+
+
+def _step(action, message: str, target: str):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        perform(action)
+    except EngineError as error:
+        return _after_error(error)
+    flash(message, "success")
+    return redirect(target, 303)
+
+
+@bp.post("/tasks/<task_id>/claim")
+@login_required
+@roles_required(*WORKERS)
+def claim(task_id: str):
+    return _step(lambda s: engine().claim(s, task_id, actor()), _("You now hold this task."),
+                 url_for("inbox.task", task_id=task_id))
+
+
+@bp.post("/tasks/<task_id>/release")
+@login_required
+@roles_required(*WORKERS)
+def release(task_id: str):
+    return _step(lambda s: engine().release(s, task_id, actor()),
+                 _("Task released: your groups see it as open again."), url_for("inbox.index"))
+
+
+@bp.route("/tasks/<task_id>", methods=["GET", "POST"])
+@login_required
+@roles_required(*WORKERS)
+def task(task_id: str):
+    row, view = _visible_task(task_id)
+    instance = queries.get_instance(db(), view.instance_id, actor().company_id)
+    data = queries.instance_view(db(), engine(), instance).data
+    form_class = task_form_class(view.fields, view.form_key, locale_code())
+    form = form_class(data=data) if request.method == "GET" else form_class()
+    if form.validate_on_submit():
+        try:
+            perform(lambda s: engine().complete(s, task_id, actor(), submitted_values(form, view.fields)))
+            flash(_("Done: %(task)s.", task=view.name_in(locale_code())), "success")
+            return redirect(url_for("inbox.index"), 303)
+        except FormError as error:
+            apply_errors(form, error.errors)
+        except (Conflict, ProcessError) as error:
+            return _after_error(error)
+    status = 400 if form.errors or form.form_errors else 200
+    return render_template("inbox/task.html", task=view, form=form, data=data, complaint_id=instance.id,
+                           holders=names_by_id(db(), {view.assignee_id}), action_form=ActionForm(),
+                           locale=locale_code()), status
