@@ -71,6 +71,7 @@ def instance_view(session: Session, engine: Engine, instance: Instance) -> Insta
         tasks=instance_tasks(session, engine, instance), created_at=instance.created_at,
         completed_at=instance.completed_at, end_element=instance.end_element, error=instance.error,
         error_element=instance.error_element, element_names=process.element_names,
+        field_labels=process.field_labels,
     )
 
 

@@ -108,7 +108,7 @@ class Step:
     def _process_error(self, error: Exception) -> ProcessError:
         task = getattr(error, "task", None)
         element = _element(task) if task is not None else None
-        name = self.process.element_names.get(element or "", "")
+        name = self.process.element_names.get(element or "", {}).get("", "")
         detail = str(error).split("\n")[0]
         where = f"{name} ({element})" if name else (element or "diagram")
         return ProcessError(f"{where}: {detail}", element, self.instance.id)

@@ -150,7 +150,12 @@ class CompiledProcess:
     subprocess_specs: dict
     tasks: dict[str, TaskMeta]
     flows: dict[tuple[str, str], Flow]
-    element_names: dict[str, str]
+    element_names: dict[str, dict[str, str]]
+
+    @property
+    def field_labels(self) -> dict[str, dict[str, str]]:
+        """Every declared form field's label ('' key) and translations, across the diagram's tasks."""
+        return {f.id: {"": f.label or f.id, **f.labels} for task in self.tasks.values() for f in task.fields}
 
 
 def content_hash(xml: bytes) -> str:
@@ -203,8 +208,23 @@ def _flows(tree: etree._ElementTree) -> dict[tuple[str, str], Flow]:
     return flows
 
 
-def _element_names(tree: etree._ElementTree) -> dict[str, str]:
-    return {node.get("id"): node.get("name") for node in tree.iter() if node.get("id") and node.get("name")}
+def _element_names(tree: etree._ElementTree) -> dict[str, dict[str, str]]:
+    """Each named element's name ('' key) and its translations from `name:<locale>` camunda properties."""
+    names: dict[str, dict[str, str]] = {}
+    for node in tree.iter(f"{{{BPMN_NS}}}*"):
+        if not (node.get("id") and node.get("name")):
+            continue
+        properties = node.findall(f"{{{BPMN_NS}}}extensionElements/{{{CAMUNDA_MODEL_NS}}}properties/"
+                                  f"{{{CAMUNDA_MODEL_NS}}}property")
+        names[node.get("id")] = {"": node.get("name"), **_localized({p.get("name"): p.get("value")
+                                                                      for p in properties if p.get("name")}, "name")}
+    return names
+
+
+def name_in(names: dict[str, dict[str, str]], element_id: str | None, locale: str) -> str:
+    """An element's name in `locale`, else its default name, else its id."""
+    found = names.get(element_id or "", {})
+    return found.get(locale) or found.get("") or (element_id or "")
 
 
 def executable_process_ids(tree: etree._ElementTree) -> list[str]:

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.specs import FieldSpec
+from engine.specs import FieldSpec, name_in
 
 
 @dataclass(frozen=True)
@@ -66,4 +66,12 @@ class InstanceView:
     end_element: str | None
     error: str | None
     error_element: str | None
-    element_names: dict[str, str] = field(default_factory=dict)
+    element_names: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    field_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def name_of(self, element_id: str | None, locale: str) -> str:
+        return name_in(self.element_names, element_id, locale)
+
+    def label_of(self, field_id: str, locale: str) -> str:
+        return name_in(self.field_labels, field_id, locale)
