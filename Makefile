@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app app
 CHROMIUM ?= /usr/bin/chromium
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+QUIET_PIP := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
 .PHONY: setup run test test-postgres bench translations extract clean
 
@@ -12,8 +15,8 @@ setup: $(VENV)/.installed static/vendor/.built translations
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --upgrade pip 2>&1 | $(QUIET_PIP)
+	$(BIN)/pip install --quiet -r requirements.txt 2>&1 | $(QUIET_PIP)
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -27,7 +30,7 @@ static/vendor/.built: node_modules/.installed
 	touch $@
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -q -d translations
+	$(BIN)/pybabel compile --use-fuzzy -d translations 2>&1 | { grep -v '^compiling catalog' || true; }
 
 extract: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o translations/messages.pot --no-location --sort-output app.py demo.py auth complaints engine forms web templates
