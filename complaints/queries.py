@@ -24,5 +24,5 @@ def complaint_for_instance(session: Session, company_id: int, instance_id: int) 
     complaint = session.scalar(sa.select(Complaint).where(Complaint.instance_id == instance_id,
                                                           Complaint.company_id == company_id))
     if complaint is None:
-        raise NotFound("no such complaint")
+        raise NotFound("no_such_case")
     return complaint

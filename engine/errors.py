@@ -1,9 +1,29 @@
-"""Errors the engine raises; the web layer maps each to an HTTP status."""
+"""Errors the engine raises; the web layer maps each to an HTTP status and translates it by its code."""
 from __future__ import annotations
+
+from typing import Any
+
+# English texts (the API's messages); web/errors.py holds the same codes marked for translation.
+MESSAGES = {
+    "no_such_task": "no such task",
+    "no_such_case": "no such case",
+    "no_such_procedure": "no published procedure called '{key}'",
+    "not_offered": "this task is not offered to you or your groups",
+    "held_by": "this task is held by {name}",
+    "not_held": "you do not hold this task",
+    "already_completed": "this task was already completed by {name}",
+    "not_ready": "this task cannot be completed now; reload the case",
+    "concurrent_change": "someone else changed this case at the same moment; reload and try again",
+    "case_stopped": "this case is stopped by an error an administrator must resolve: {error}",
+}
 
 
 class EngineError(Exception):
-    """Base class: the message is meant for a person."""
+    """Base class: `code` names the situation, `params` fill its message."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        self.code, self.params = code, params
+        super().__init__(MESSAGES[code].format(**params) if code in MESSAGES else code)
 
 
 class NotFound(EngineError):

@@ -46,5 +46,5 @@ def latest_version(session: Session, company_id: int, process_key: str) -> Proce
         ProcessVersion.company_id == company_id, ProcessVersion.process_key == process_key)
         .order_by(ProcessVersion.version.desc()).limit(1))
     if version is None:
-        raise NotFound(f"no published procedure called '{process_key}'")
+        raise NotFound("no_such_procedure", key=process_key)
     return version

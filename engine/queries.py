@@ -57,7 +57,7 @@ def instance_tasks(session: Session, engine: Engine, instance: Instance) -> tupl
 def get_instance(session: Session, instance_id: int, company_id: int) -> Instance:
     instance = session.scalar(sa.select(Instance).where(Instance.id == instance_id, Instance.company_id == company_id))
     if instance is None:
-        raise NotFound("no such case")
+        raise NotFound("no_such_case")
     return instance
 
 

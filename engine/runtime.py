@@ -148,7 +148,7 @@ class Step:
                 self.session.add(event)
             self.session.flush()
         except StaleDataError:
-            raise Conflict("someone else changed this case at the same moment; reload and try again") from None
+            raise Conflict("concurrent_change") from None
 
     def _finish_if_completed(self) -> None:
         if not self.workflow.is_completed() or self.instance.status == "completed":
@@ -230,7 +230,7 @@ class Engine:
               business_key: str) -> Instance:
         """Create an instance of `version` with `data` and run it to its first wait state."""
         if version.company_id != actor.company_id:
-            raise NotFound("no such procedure")
+            raise NotFound("no_such_procedure", key=version.process_key)
         process = self.compiled(version)
         workflow = BpmnWorkflow(process.spec, process.subprocess_specs, script_engine=self.script_engine)
         instance = Instance(company_id=version.company_id, version=version, version_id=version.id,
@@ -260,7 +260,7 @@ class Engine:
         """Give back a task I hold, so my groups see it as open again."""
         row, instance = self._task_for(session, task_id, actor)
         if row.assignee_id != actor.user_id:
-            raise Conflict("you do not hold this task") if row.assignee_id is None else self._held_by(session, row)
+            raise Conflict("not_held") if row.assignee_id is None else self._held_by(session, row)
         step = Step(self, session, instance, actor)
         row.assignee_id, row.claimed_at = None, None
         step.record("task_released", row.element_id, row.id)
@@ -275,7 +275,7 @@ class Engine:
         step = Step(self, session, instance, actor)
         task = step.workflow.tasks.get(UUID(row.id))
         if task is None or task.state != TaskState.READY:
-            raise Conflict("this task has already been completed")
+            raise Conflict("not_ready")
         meta = step.process.tasks[row.element_id]
         values = formdata.clean(self.fields_of(meta), data)
         before = dict(task.data)
@@ -316,19 +316,19 @@ class Engine:
         if row is None:
             self._raise_missing(session, task_id, actor)
         if not self.may_act(row, actor):
-            raise Forbidden("this task is not offered to you or your groups")
+            raise Forbidden("not_offered")
         instance = session.get(Instance, row.instance_id)
         if instance.status == "error":
-            raise Conflict(f"this case is stopped by an error an administrator must resolve: {instance.error}")
+            raise Conflict("case_stopped", error=instance.error)
         return row, instance
 
     def _raise_missing(self, session: Session, task_id: str, actor: Actor) -> None:
         done = session.scalar(sa.select(Event).where(Event.task_id == task_id, Event.type == "task_completed",
                                                      Event.company_id == actor.company_id))
         if done is None:
-            raise NotFound("no such task")
+            raise NotFound("no_such_task")
         who = self.directory.user_name(session, done.actor_id) if self.directory and done.actor_id else "?"
-        raise Conflict(f"this task was already completed by {who}")
+        raise Conflict("already_completed", name=who)
 
     @staticmethod
     def may_act(row: InboxTask, actor: Actor) -> bool:
@@ -340,5 +340,5 @@ class Engine:
 
     def _held_by(self, session: Session, row: InboxTask) -> Conflict:
         who = self.directory.user_name(session, row.assignee_id) if self.directory else str(row.assignee_id)
-        return Conflict(f"this task is held by {who}")
+        return Conflict("held_by", name=who)
 

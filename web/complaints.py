@@ -10,8 +10,9 @@ from complaints import queries as complaint_queries
 from complaints.choices import CATEGORIES, CHANNELS, STATUSES
 from complaints.registration import FIELDS, register
 from engine import publishing, queries
-from engine.errors import EngineError, NotFound, ProcessError
+from engine.errors import EngineError, NotFound
 from forms.registration import RegistrationForm
+from web.errors import describe
 from web.context import WORKERS, actor, db, engine, perform, roles_required
 from web.i18n import locale_code
 
@@ -48,8 +49,8 @@ def new():
         try:
             complaint = perform(lambda s: register(s, engine(), s.merge(version), actor(), values,
                                                    current_user.company.timezone))
-        except (EngineError, ProcessError) as error:
-            flash(str(error), "error")
+        except EngineError as error:
+            flash(describe(error), "error")
         else:
             flash(_("Complaint %(number)s registered.", number=complaint.number), "success")
             return redirect(url_for("complaints.show", instance_id=complaint.instance_id), 303)

@@ -12,6 +12,29 @@ from engine.formdata import FormError
 STATUS: dict[type[EngineError], int] = {NotFound: 404, Forbidden: 403, Conflict: 409, ProcessError: 422}
 
 
+# The engine's error codes (engine.errors.MESSAGES), marked for translation.
+ENGINE_TEXT = {
+    "no_such_task": N_("There is no such task."),
+    "no_such_case": N_("There is no such case."),
+    "no_such_procedure": N_("No procedure called %(key)s has been published."),
+    "not_offered": N_("This task is not offered to you or your groups."),
+    "held_by": N_("This task is held by %(name)s."),
+    "not_held": N_("You do not hold this task."),
+    "already_completed": N_("This task was already completed by %(name)s."),
+    "not_ready": N_("This task cannot be completed now; reload the case."),
+    "concurrent_change": N_("Someone else changed this case at the same moment; reload it and try again."),
+    "case_stopped": N_("This case is stopped by an error an administrator must resolve: %(error)s"),
+}
+
+
+def describe(error: Exception) -> str:
+    """An engine error in the user's language (diagram errors are shown as the diagram states them)."""
+    code = getattr(error, "code", None)
+    if code in ENGINE_TEXT:
+        return _(ENGINE_TEXT[code], **error.params)
+    return str(error)
+
+
 def engine_error_status(error: Exception) -> int:
     if isinstance(error, FormError):
         return 400

@@ -14,7 +14,7 @@ from engine.records import InboxTask
 from engine.views import TaskView
 from forms.builder import apply_errors, submitted_values, task_form_class
 from web.context import WORKERS, actor, db, engine, perform, roles_required
-from web.errors import engine_error_status
+from web.errors import describe, engine_error_status
 from web.i18n import locale_code
 
 bp = Blueprint("inbox", __name__)
@@ -56,7 +56,7 @@ def _after_error(error: EngineError):
     status = engine_error_status(error)
     if status in (403, 404):
         abort(status)
-    flash(str(error), "error")
+    flash(describe(error), "error")
     return redirect(url_for("inbox.index"), 303)
 
 
