@@ -151,6 +151,12 @@ class CompiledProcess:
     tasks: dict[str, TaskMeta]
     flows: dict[tuple[str, str], Flow]
     element_names: dict[str, dict[str, str]]
+    lanes: frozenset[str] = frozenset()
+
+    @property
+    def group_labels(self) -> dict[str, dict[str, str]]:
+        """Translations of group names, taken from the lanes named after them."""
+        return {names[""]: names for element_id, names in self.element_names.items() if element_id in self.lanes}
 
     @property
     def field_labels(self) -> dict[str, dict[str, str]]:
@@ -246,6 +252,7 @@ def compile_process(tree: etree._ElementTree, digest: str, filename: str = "diag
     return CompiledProcess(
         key=key, name=spec.description or key, content_hash=digest, spec=spec,
         subprocess_specs=subprocess_specs, tasks=tasks, flows=_flows(tree), element_names=_element_names(tree),
+        lanes=frozenset(lane.get("id") for lane in tree.iter(f"{{{BPMN_NS}}}lane")),
     )
 
 

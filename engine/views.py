@@ -44,9 +44,14 @@ class TaskView:
     form_key: str | None
     fields: tuple[FieldSpec, ...]
     process_name: str = ""
+    group_labels: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def name_in(self, locale: str) -> str:
         return self.names.get(locale) or self.name or self.element_id
+
+    def offered_to(self, locale: str) -> list[str]:
+        """Candidate groups (by their lane's translated name where there is one) and users."""
+        return [name_in(self.group_labels, g, locale) for g in self.candidate_groups] + list(self.candidate_users)
 
 
 @dataclass(frozen=True)
