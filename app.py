@@ -20,7 +20,7 @@ from engine.runtime import Engine
 from forms.builder import field_specs
 from web import admin, api, auth, complaints, errors, tasks
 from web.context import close_session, db
-from web.i18n import localtime, locale_code, select_locale, select_timezone
+from web.i18n import localtime, locale_code, select_locale, select_timezone, use_wtforms_catalog
 
 babel = Babel()
 csrf = CSRFProtect()
@@ -55,6 +55,7 @@ def _extensions(app: Flask) -> None:
     login_manager.login_message = None
     migrate.init_app(app, database, directory=os.path.join(os.path.dirname(__file__), "migrations"))
     app.teardown_appcontext(close_session)
+    app.before_request(use_wtforms_catalog)
 
 
 def _blueprints(app: Flask) -> None:

@@ -23,7 +23,8 @@ def task_view(engine: Engine, row: InboxTask, instance: Instance) -> TaskView:
         name=meta.name, names=meta.names, lane=row.lane, candidate_groups=tuple(row.principals("group")),
         candidate_users=tuple(row.principals("user")), assignee_id=row.assignee_id, claimed_at=row.claimed_at,
         due_at=row.due_at, priority=row.priority, created_at=row.created_at, form_key=meta.form_key,
-        fields=engine.fields_of(meta), process_name=process.name, group_labels=process.group_labels,
+        fields=engine.fields_of(meta), process_names={"": process.name, **process.element_names.get(process.key, {})},
+        group_labels=process.group_labels,
     )
 
 

@@ -43,11 +43,14 @@ class TaskView:
     created_at: datetime
     form_key: str | None
     fields: tuple[FieldSpec, ...]
-    process_name: str = ""
+    process_names: dict[str, str] = field(default_factory=dict)
     group_labels: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def name_in(self, locale: str) -> str:
         return self.names.get(locale) or self.name or self.element_id
+
+    def process_name_in(self, locale: str) -> str:
+        return self.process_names.get(locale) or self.process_names.get("", "")
 
     def offered_to(self, locale: str) -> list[str]:
         """Candidate groups (by their lane's translated name where there is one) and users."""

@@ -21,13 +21,19 @@ _PARSER = etree.XMLParser(
 
 
 def load_xml(data: bytes) -> etree._ElementTree:
-    """Parse diagram bytes, refusing oversized input, DOCTYPEs (XXE, entity bombs) and malformed XML."""
+    """Parse diagram bytes, refusing oversized input, other encodings than UTF-8, DTDs (XXE, entity bombs)
+    and malformed XML."""
     if len(data) > MAX_DIAGRAM_BYTES:
         raise DiagramError([(None, f"the file is larger than {MAX_DIAGRAM_BYTES // 1024} KiB")])
-    if b"<!DOCTYPE" in data[:4096].upper() or b"<!ENTITY" in data.upper():
-        raise DiagramError([(None, "DOCTYPE and entity declarations are not allowed in a diagram")])
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DiagramError([(None, "the file is not UTF-8 encoded; save it as UTF-8 and upload it again")]) from None
     try:
         root = etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as error:
         raise DiagramError([(None, f"the file is not well-formed XML: {error}")]) from None
-    return etree.ElementTree(root)
+    tree = etree.ElementTree(root)
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise DiagramError([(None, "DOCTYPE and entity declarations are not allowed in a diagram")])
+    return tree

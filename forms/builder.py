@@ -6,6 +6,7 @@ from typing import Any
 from flask_babel import gettext
 from flask_wtf import FlaskForm
 from wtforms import DateField, Field, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.core import UnboundField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from complaints.choices import N_
@@ -56,13 +57,20 @@ def task_form_class(fields: tuple[FieldSpec, ...], form_key: str | None, locale:
     return type("TaskForm", (FlaskForm,), attrs)
 
 
+def _unbound_fields(form_class: type[FlaskForm]) -> list[tuple[str, UnboundField]]:
+    """A form class's fields in declaration order, without instantiating it (no request needed)."""
+    fields = [(name, value) for name in dir(form_class)
+              if not name.startswith("_") and isinstance(value := getattr(form_class, name), UnboundField)]
+    return sorted(fields, key=lambda item: item[1].creation_counter)
+
+
 def field_specs(form_key: str) -> tuple[FieldSpec, ...] | None:
     """FieldSpecs of a built-in form, so the engine accepts exactly its fields (None: no such form)."""
     form_class = BUILTIN_FORMS.get(form_key)
     if form_class is None:
         return None
     specs = []
-    for name, unbound in form_class._unbound_fields:
+    for name, unbound in _unbound_fields(form_class):
         kind = next((t for cls, t in _TYPES if issubclass(unbound.field_class, cls)), "string")
         validators = unbound.kwargs.get("validators") or (unbound.args[1] if len(unbound.args) > 1 else [])
         length = next((v for v in validators if isinstance(v, Length)), None)

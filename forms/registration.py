@@ -14,7 +14,7 @@ def _choices(vocabulary: dict[str, str]) -> list[tuple[str, str]]:
 
 
 class RegistrationForm(FlaskForm):
-    customer_name = StringField(_l("Customer"), [InputRequired(), Length(max=200)])
+    customer_name = StringField(_l("Customer name"), [InputRequired(), Length(max=200)])
     contact_person = StringField(_l("Contact person"), [InputRequired(), Length(max=100)])
     contact = StringField(_l("Phone or e-mail"), [InputRequired(), Length(max=200)])
     channel = SelectField(_l("Channel"), [InputRequired()])

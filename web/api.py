@@ -124,7 +124,7 @@ def start(key: str):
         return error(400, 'send JSON: {"data": {...registration fields...}}')
     unknown = _unknown_fields(data, FIELDS)
     form = RegistrationForm(formdata=_as_formdata(data), meta={"csrf": False})
-    if unknown or not form.validate():
+    if not form.validate() or unknown:
         return error(400, "the complaint was not registered", errors={**_form_errors(form), **unknown})
     try:
         version = publishing.latest_version(db(), g.api_user.company_id, key)
@@ -198,7 +198,7 @@ def complete(task_id: str):
         allowed = {f.id for f in view.fields if not f.readonly}
         unknown = _unknown_fields(data, allowed)
         form = task_form_class(view.fields, view.form_key, "en")(formdata=_as_formdata(data), meta={"csrf": False})
-        if unknown or not form.validate():
+        if not form.validate() or unknown:
             return error(400, "the task was not completed", errors={**_form_errors(form), **unknown})
         data = submitted_values(form, view.fields)
     return _step(lambda s: engine().complete(s, task_id, actor_for(g.api_user), data),

@@ -33,10 +33,13 @@ def login():
     if form.validate_on_submit():
         user = db().scalar(sa.select(User).where(User.email == form.email.data.strip().lower()))
         if user is not None and user.is_active and user.check_password(form.password.data):
+            chosen = session.get("lang")  # a language picked on the login page wins over the saved one
             session.clear()
             login_user(user)
-            if user.locale:
-                session["lang"] = user.locale
+            if chosen:
+                _remember_language(user.id, chosen)
+            if chosen or user.locale:
+                session["lang"] = chosen or user.locale
             return redirect(_safe_next(request.args.get("next")))
         flash(_("Wrong e-mail or password."), "error")
     return render_template("auth/login.html", form=form)
@@ -60,6 +63,10 @@ def language(code: str):
     if form.validate_on_submit() and code in current_app.config["LANGUAGES"]:
         session["lang"] = code
         if current_user.is_authenticated:
-            with database().session() as s:
-                s.get(User, current_user.id).locale = code
+            _remember_language(current_user.id, code)
     return redirect(_safe_next(request.form.get("next")))
+
+
+def _remember_language(user_id: int, code: str) -> None:
+    with database().session() as s:
+        s.get(User, user_id).locale = code

@@ -2,10 +2,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
-from flask import current_app, session
+from babel import support
+from flask import current_app, request, session
 from flask_babel import format_datetime, get_locale
 from flask_login import current_user
+from wtforms.i18n import messages_path
+
+# WTForms ships its messages as zh (Simplified) and zh_TW (Traditional), not under script codes.
+WTFORMS_LOCALES = {"zh_Hans": "zh", "zh_Hant": "zh_TW"}
 
 
 def select_locale() -> str:
@@ -34,3 +40,13 @@ def locale_code() -> str:
 
 def localtime(value: datetime | None, format: str = "yyyy-MM-dd HH:mm") -> str:
     return format_datetime(value, format) if value else ""
+
+
+@lru_cache(maxsize=8)
+def _wtforms_catalog(locale: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [WTFORMS_LOCALES.get(locale, locale)], domain="wtforms")
+
+
+def use_wtforms_catalog() -> None:
+    """Give WTForms' built-in messages the page's language (Flask-WTF reads request.wtforms_translations)."""
+    request.wtforms_translations = _wtforms_catalog(locale_code())
