@@ -1,19 +1,35 @@
-// The complaint page's diagram: the version the case runs on, with what ran and what is open now.
+// The complaint page's diagram: the version the case runs on, in the page's language, with what ran
+// and what is open now.
 (function () {
   const container = document.getElementById('diagram');
   if (!container || !window.BpmnJS) { return; }
-  const viewer = new window.BpmnJS({ container: container });
+  const CAMUNDA = 'http://camunda.org/schema/1.0/bpmn';
   const words = (value) => (value || '').split(' ').filter(Boolean);
+
+  // Use the `name:<locale>` camunda properties a diagram carries as the drawn names.
+  function translated(xml, locale) {
+    const doc = new DOMParser().parseFromString(xml, 'application/xml');
+    Array.from(doc.getElementsByTagNameNS(CAMUNDA, 'property'))
+      .filter((property) => property.getAttribute('name') === 'name:' + locale)
+      .forEach((property) => {
+        const element = property.parentNode.parentNode.parentNode; // property < properties < extensionElements < element
+        if (element && element.hasAttribute('name')) { element.setAttribute('name', property.getAttribute('value')); }
+      });
+    return new XMLSerializer().serializeToString(doc);
+  }
+
+  const viewer = new window.BpmnJS({ container: container });
   fetch(container.dataset.src, { credentials: 'same-origin' })
     .then((response) => response.text())
-    .then((xml) => viewer.importXML(xml))
-    .then(() => {
+    .then((xml) => viewer.importXML(translated(xml, container.dataset.locale)))
+    .then((result) => {
       const canvas = viewer.get('canvas');
       const registry = viewer.get('elementRegistry');
       const mark = (id, css) => { if (registry.get(id)) { canvas.addMarker(id, css); } };
       words(container.dataset.done).forEach((id) => mark(id, 'kesu-done'));
       words(container.dataset.active).forEach((id) => mark(id, 'kesu-active'));
       canvas.zoom('fit-viewport');
+      container.dataset.warnings = String(result.warnings.length);
       container.dataset.ready = 'true';
     })
     .catch((error) => {

@@ -1,7 +1,7 @@
 """How engine errors become HTTP responses, for pages and for the API."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
@@ -72,6 +72,7 @@ DESCRIPTIONS = {
 
 
 def _unexpected(error: Exception):
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     if _wants_json():
         return jsonify(error="Internal Server Error", message="something went wrong on our side; it has been logged"), 500
     return render_template("error.html", code=500, title=_("Something went wrong"),
