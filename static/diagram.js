@@ -18,6 +18,14 @@
     return new XMLSerializer().serializeToString(doc);
   }
 
+  function centre(canvas, element, scale) {
+    canvas.zoom(scale);
+    const box = canvas.viewbox();
+    const left = Math.max(box.inner.x - 10, element.x + element.width / 2 - box.width / 2);
+    const top = Math.max(box.inner.y - 10, element.y + element.height / 2 - box.height / 2);
+    canvas.viewbox({ x: left, y: top, width: box.width, height: box.height });
+  }
+
   const viewer = new window.BpmnJS({ container: container });
   fetch(container.dataset.src, { credentials: 'same-origin' })
     .then((response) => response.text())
@@ -27,8 +35,11 @@
       const registry = viewer.get('elementRegistry');
       const mark = (id, css) => { if (registry.get(id)) { canvas.addMarker(id, css); } };
       words(container.dataset.done).forEach((id) => mark(id, 'kesu-done'));
-      words(container.dataset.active).forEach((id) => mark(id, 'kesu-active'));
+      const active = words(container.dataset.active);
+      active.forEach((id) => mark(id, 'kesu-active'));
       canvas.zoom('fit-viewport');
+      const focus = active.map((id) => registry.get(id)).find(Boolean);
+      if (focus) { centre(canvas, focus, 0.65); } // readable, with the open task in the middle
       container.dataset.warnings = String(result.warnings.length);
       container.dataset.ready = 'true';
     })
