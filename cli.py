@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
 from auth.accounts import AccountError, company_named, create_company, create_user
 from auth.models import Role
@@ -12,9 +13,9 @@ from demo import load_demo
 from engine import publishing
 from engine.xmlload import DiagramError
 
-kesu = click.Group("kesu", help="Kesu administration.")
-company_cli = click.Group("company", help="Companies.")
-user_cli = click.Group("user", help="Users.")
+kesu = AppGroup("kesu", help="Kesu administration.")
+company_cli = AppGroup("company", help="Companies.")
+user_cli = AppGroup("user", help="Users.")
 kesu.add_command(company_cli)
 kesu.add_command(user_cli)
 

@@ -47,7 +47,12 @@ def utcnow() -> datetime:
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:
-    """Foreign keys on, WAL for concurrent readers, and a wait instead of 'database is locked'."""
+    """Foreign keys on, WAL for concurrent readers, and a wait instead of 'database is locked'.
+
+    Writes begin IMMEDIATE: a deferred transaction that must upgrade to a writer after another writer
+    committed fails at once in WAL mode (SQLITE_BUSY_SNAPSHOT) instead of waiting its turn.
+    """
+    dbapi_connection.isolation_level = "IMMEDIATE"
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")

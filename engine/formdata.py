@@ -87,7 +87,7 @@ def _coerce(spec: FieldSpec, value: Any) -> Any:
     if spec.type == "date":
         return _date(value)
     if spec.type == "enum":
-        if value not in {o.id for o in spec.options}:
+        if not isinstance(value, str) or value not in {o.id for o in spec.options}:
             raise ValueError("choice")
         return value
     return _text(value)
@@ -140,6 +140,15 @@ def clean(fields: tuple[FieldSpec, ...], data: dict[str, Any]) -> dict[str, Any]
         problem = _limits(spec, result[spec.id])
         if problem:
             errors[spec.id] = problem
+    errors.update(_conditional_requirements(fields, result, errors))
     if errors:
         raise FormError(errors)
     return result
+
+
+def _conditional_requirements(fields: tuple[FieldSpec, ...], values: dict[str, Any],
+                              errors: dict[str, FieldError]) -> dict[str, FieldError]:
+    """Fields required only when another field has a given value (e.g. 'satisfied' once 'reached')."""
+    return {spec.id: FieldError("required") for spec in fields
+            if spec.required_when and spec.id not in errors and values.get(spec.id) is None
+            and values.get(spec.required_when[0]) == spec.required_when[1]}

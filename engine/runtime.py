@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
@@ -110,6 +110,9 @@ class Step:
         element = _element(task) if task is not None else None
         name = self.process.element_names.get(element or "", {}).get("", "")
         detail = str(error).split("\n")[0]
+        cause = getattr(error, "exception", None) or error.__context__
+        if cause is not None and str(cause) not in detail:
+            detail = f"{detail}: {type(cause).__name__}: {cause}"
         where = f"{name} ({element})" if name else (element or "diagram")
         return ProcessError(f"{where}: {detail}", element, self.instance.id)
 
@@ -162,8 +165,12 @@ class Step:
         self.record("instance_completed", self.instance.end_element)
 
     def _next_timer(self) -> datetime | None:
-        due = [timing.parse_utc(e.value) for e in self.workflow.waiting_events()
-               if e.event_type.startswith("Timer") and isinstance(e.value, str)]
+        """The earliest due time of the instance's waiting timers (cycles report theirs under 'next')."""
+        due = []
+        for event in self.workflow.waiting_events():
+            value = event.value.get("next") if isinstance(event.value, dict) else event.value
+            if "Time" in event.event_type and isinstance(value, str):
+                due.append(timing.parse_utc(value))
         return min(due) if due else None
 
     def ready_user_tasks(self) -> list[Task]:
@@ -253,7 +260,10 @@ class Engine:
         step = Step(self, session, instance, actor)
         row.assignee_id, row.claimed_at = actor.user_id, step.now
         step.record("task_claimed", row.element_id, row.id)
-        step.save()
+        try:
+            step.save()
+        except Conflict:
+            raise self._winner_of_claim(session, task_id) from None
         return row
 
     def release(self, session: Session, task_id: str, actor: Actor) -> InboxTask:
@@ -311,13 +321,23 @@ class Engine:
     # -- helpers ---------------------------------------------------------------------------------
 
     def _task_for(self, session: Session, task_id: str, actor: Actor) -> tuple[InboxTask, Instance]:
-        row = session.scalar(sa.select(InboxTask).where(InboxTask.id == task_id,
-                                                        InboxTask.company_id == actor.company_id))
+        """The task and its instance, read in the order that makes the optimistic lock sound.
+
+        The instance row is read (and locked on PostgreSQL) before the task row is read again, so the
+        task row we decide on is at least as new as the lock version we will write against.
+        """
+        instance_id = session.scalar(sa.select(InboxTask.instance_id).where(
+            InboxTask.id == task_id, InboxTask.company_id == actor.company_id))
+        if instance_id is None:
+            self._raise_missing(session, task_id, actor)
+        instance = session.scalar(sa.select(Instance).where(Instance.id == instance_id)
+                                  .with_for_update(of=Instance).execution_options(populate_existing=True))
+        row = session.scalar(sa.select(InboxTask).where(InboxTask.id == task_id)  # candidates in the same read
+                             .options(joinedload(InboxTask.candidates)).execution_options(populate_existing=True))
         if row is None:
             self._raise_missing(session, task_id, actor)
         if not self.may_act(row, actor):
             raise Forbidden("not_offered")
-        instance = session.get(Instance, row.instance_id)
         if instance.status == "error":
             raise Conflict("case_stopped", error=instance.error)
         return row, instance
@@ -337,6 +357,14 @@ class Engine:
     def _ensure_free(self, session: Session, row: InboxTask) -> None:
         if row.assignee_id is not None:
             raise self._held_by(session, row)
+
+    def _winner_of_claim(self, session: Session, task_id: str) -> Conflict:
+        """After losing a race to claim, say who won (read in a fresh session: ours has failed)."""
+        with Session(session.get_bind()) as fresh:
+            row = fresh.get(InboxTask, task_id)
+            if row is None or row.assignee_id is None:
+                return Conflict("concurrent_change")
+            return self._held_by(fresh, row)
 
     def _held_by(self, session: Session, row: InboxTask) -> Conflict:
         who = self.directory.user_name(session, row.assignee_id) if self.directory else str(row.assignee_id)

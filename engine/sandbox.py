@@ -6,6 +6,7 @@ no open()), runs with a small set of builtins, and is stopped after a time limit
 """
 from __future__ import annotations
 
+import ast
 import datetime as _dt
 import math
 import re
@@ -58,6 +59,16 @@ def _safe_builtins() -> dict[str, Any]:
     return builtins
 
 
+def today() -> _dt.date:
+    """Today's date in UTC (date.today() itself needs an import the sandbox does not allow)."""
+    return _dt.datetime.now(_dt.timezone.utc).date()
+
+
+def now() -> _dt.datetime:
+    """The current time, aware, in UTC."""
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
 SANDBOX_GLOBALS: dict[str, Any] = {
     "__builtins__": _safe_builtins(),
     "_getattr_": safer_getattr,
@@ -70,6 +81,8 @@ SANDBOX_GLOBALS: dict[str, Any] = {
     "datetime": _dt.datetime,
     "date": _dt.date,
     "timedelta": _dt.timedelta,
+    "today": today,
+    "now": now,
 }
 
 
@@ -87,12 +100,25 @@ def _inplacevar(op: str, x: Any, y: Any) -> Any:
 SANDBOX_GLOBALS["_inplacevar_"] = _inplacevar
 
 
+# Builtins a diagram may not even name, so check_diagram refuses them before anything runs.
+FORBIDDEN_NAMES = frozenset({"open", "exec", "eval", "compile", "getattr", "setattr", "delattr", "globals", "locals",
+                             "vars", "type", "input", "breakpoint", "help", "memoryview", "dir", "object"})
+
+
+def _refuse_forbidden_names(source: str) -> None:
+    names = {node.id for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Name)}
+    refused = sorted(names & FORBIDDEN_NAMES)
+    if refused:
+        raise SandboxError(f"{', '.join(refused)} may not be used in diagram scripts or expressions")
+
+
 @lru_cache(maxsize=4096)
 def compile_expression(source: str) -> CodeType:
     """Compile a condition or expression once; raises SandboxError naming the rule broken."""
     result = compile_restricted_eval(source.strip(), SCRIPT_FILENAME)
     if result.errors:
         raise SandboxError("; ".join(result.errors))
+    _refuse_forbidden_names(source.strip())
     return result.code
 
 
@@ -102,6 +128,7 @@ def compile_script(source: str) -> CodeType:
     result = compile_restricted_exec(source, SCRIPT_FILENAME)
     if result.errors:
         raise SandboxError("; ".join(result.errors))
+    _refuse_forbidden_names(source)
     return result.code
 
 
@@ -118,7 +145,10 @@ class _Deadline:
         self.seconds = seconds
 
     def global_trace(self, frame: FrameType, event: str, arg: Any):
-        return self.local_trace if frame.f_code.co_filename == SCRIPT_FILENAME else None
+        if frame.f_code.co_filename != SCRIPT_FILENAME:
+            return None
+        frame.f_trace_opcodes = True  # `while True: pass` on one line has no further line events
+        return self.local_trace
 
     def local_trace(self, frame: FrameType, event: str, arg: Any):
         if time.monotonic() > self.deadline:
@@ -141,6 +171,25 @@ def _is_data(value: Any) -> bool:
     return not callable(value) and not isinstance(value, type(math))
 
 
+_STORABLE = (type(None), bool, int, float, str, _dt.date, _dt.datetime, _dt.timedelta)
+
+
+def _check_storable(name: str, value: Any) -> None:
+    """Instance data must survive being saved: plain values, lists and string-keyed dicts of them."""
+    if isinstance(value, _STORABLE):
+        return
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            _check_storable(name, item)
+        return
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        for item in value.values():
+            _check_storable(name, item)
+        return
+    raise SandboxError(f"variable '{name}' holds a {type(value).__name__}, which cannot be saved with the case; "
+                       "use numbers, text, dates, lists or dicts")
+
+
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     """SpiffWorkflow script environment that evaluates everything through RestrictedPython."""
 
@@ -160,11 +209,12 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     def execute(self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> bool:
         namespace = self._namespace(context, external_context)
         run_limited(compile_script(script), namespace, self.time_limit)
+        results = {key: value for key, value in namespace.items()
+                   if key not in SANDBOX_GLOBALS and key not in (external_context or {}) and _is_data(value)}
+        for key, value in results.items():
+            _check_storable(key, value)
         context.clear()
-        context.update(
-            (key, value) for key, value in namespace.items()
-            if key not in SANDBOX_GLOBALS and key not in (external_context or {}) and _is_data(value)
-        )
+        context.update(results)
         return True
 
 

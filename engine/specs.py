@@ -98,6 +98,7 @@ class FieldSpec:
     maxlength: int | None = None
     options: tuple[Option, ...] = ()
     default: str | None = None
+    required_when: tuple[str, object] | None = None  # (other field, value): required when it has that value
 
     def label_in(self, locale: str) -> str:
         return self.labels.get(locale) or self.label or self.id

@@ -57,7 +57,7 @@ def _duplicate_ids(tree: etree._ElementTree) -> list[Problem]:
         seen.add(element_id)
     for form_field in tree.iter(f"{{{CAMUNDA_MODEL_NS}}}formField"):
         if form_field.get("id") in seen:
-            task = next(form_field.iterancestors(f"{{{BPMN_NS}}}*")).get("id")
+            task = next((a.get("id") for a in form_field.iterancestors() if a.get("id")), None)
             problems.append((task, f"form field '{form_field.get('id')}' has the id of a diagram element; "
                                    "rename the field or the element"))
     return problems
@@ -130,10 +130,9 @@ def _parse(tree: etree._ElementTree, digest: str) -> CompiledProcess:
 def check_diagram(data: bytes, groups: Iterable[str] | None = None) -> CompiledProcess:
     """Everything a diagram must pass to be published; raises DiagramError listing every problem found."""
     tree = load_xml(data)
-    problems = schema_problems(tree)
+    problems = _duplicate_ids(tree) or schema_problems(tree)  # duplicates first: clearer than the XSD's words
     if problems:
         raise DiagramError(problems)
-    problems = _duplicate_ids(tree)
     executable = executable_process_ids(tree)
     if len(executable) != 1:
         problems.append((None, "the diagram must contain exactly one executable process (isExecutable=\"true\"); "

@@ -70,6 +70,7 @@ def field_specs(form_key: str) -> tuple[FieldSpec, ...] | None:
     if form_class is None:
         return None
     specs = []
+    required_when = getattr(form_class, "REQUIRED_WHEN", {})
     for name, unbound in _unbound_fields(form_class):
         kind = next((t for cls, t in _TYPES if issubclass(unbound.field_class, cls)), "string")
         validators = unbound.kwargs.get("validators") or (unbound.args[1] if len(unbound.args) > 1 else [])
@@ -77,7 +78,7 @@ def field_specs(form_key: str) -> tuple[FieldSpec, ...] | None:
         specs.append(FieldSpec(
             id=name, type=kind, label=str(unbound.args[0]) if unbound.args else name,
             required=any(isinstance(v, InputRequired) for v in validators),
-            maxlength=length.max if length and length.max >= 0 else None,
+            maxlength=length.max if length and length.max >= 0 else None, required_when=required_when.get(name),
         ))
     return tuple(specs)
 

@@ -16,6 +16,9 @@ class CallbackForm(FlaskForm):
     satisfied = YesNoField(_l("The customer is satisfied with the handling"), [Optional()])
     callback_note = TextAreaField(_l("Notes from the call"), [Optional(), Length(max=4000)])
 
+    # The same rule as validate_satisfied, for the engine (which checks every channel, the API included).
+    REQUIRED_WHEN = {"satisfied": ("callback_reached", True)}
+
     def validate_satisfied(self, field):
         if self.callback_reached.data == "true" and field.data not in ("true", "false"):
             raise ValidationError(gettext("Say whether the customer is satisfied."))

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.security import generate_password_hash
 
 import models  # noqa: F401
 from app import create_app
@@ -34,6 +36,20 @@ PEOPLE = {  # key: (role, groups)
     "owner": ("process_owner", ()),
     "auditor": ("auditor", ()),
 }
+
+
+@pytest.fixture(autouse=True)
+def quick_password_hashing(request, monkeypatch):
+    """Test users get cheap PBKDF2 hashes (same code path, not a fifth of a second per user), except in
+    tests that ask for `real_password_hashing`."""
+    if "real_password_hashing" not in request.fixturenames:
+        monkeypatch.setattr("auth.models.generate_password_hash",
+                            partial(generate_password_hash, method="pbkdf2:sha256:1000"))
+
+
+@pytest.fixture()
+def real_password_hashing():
+    """Keep the production password hashing for this test."""
 
 
 def database_url(tmp_path_factory) -> str:

@@ -1,6 +1,8 @@
 """Sign in, sign out, and the language switch."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
@@ -21,10 +23,13 @@ class LoginForm(FlaskForm):
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths: never redirect to another host after login."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("inbox.index")
+    """Only a path on this site: no scheme, no host, no backslashes or control characters."""
+    if not target or any(c == "\\" or ord(c) < 32 or ord(c) == 127 for c in target):
+        return url_for("inbox.index")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("inbox.index")
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])

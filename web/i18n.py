@@ -5,7 +5,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from babel import support
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import format_datetime, get_locale
 from flask_login import current_user
 from wtforms.i18n import messages_path
@@ -17,6 +17,8 @@ WTFORMS_LOCALES = {"zh_Hans": "zh", "zh_Hant": "zh_TW"}
 def select_locale() -> str:
     """The language chosen in this session, else the user's, else Simplified Chinese."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI commands and background work
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
@@ -27,7 +29,7 @@ def select_locale() -> str:
 
 def select_timezone() -> str:
     """Dates show in the company's time zone; anonymous pages use China Standard Time."""
-    if current_user.is_authenticated:
+    if has_request_context() and current_user.is_authenticated:
         return current_user.company.timezone
     return "Asia/Shanghai"
 

@@ -1,0 +1,149 @@
+"""The admin CLI (`flask --app app kesu ...`): companies, users with groups, and the idempotent demo loader."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from auth.models import Company, Group, User
+from complaints.models import Complaint
+from db import Database
+from conftest import ROOT, count
+from engine.records import ProcessVersion
+
+PASSWORD = "cli-password-2026"
+
+
+@pytest.fixture()
+def kesu(app, database):
+    """Run `flask --app app kesu ARGS...` against the test database."""
+    runner = app.test_cli_runner()
+
+    def run(*args: str):
+        with app.app_context():  # `flask --app app` pushes one (FlaskGroup); app.cli alone does not
+            return runner.invoke(args=["kesu", *args])
+    return run
+
+
+def create_user(kesu, email: str, *extra: str, company: str = "Neu 化工"):
+    return kesu("user", "create", "--company", company, "--email", email, "--password", PASSWORD, *extra)
+
+
+def user_row(database, email: str) -> tuple[str, str, list[str]]:
+    """(company name, role, group names) of a user."""
+    with database.session() as s:
+        user = s.scalar(sa.select(User).where(User.email == email))
+        return user.company.name, user.role, sorted(user.group_names)
+
+
+def test_company_create_adds_a_company(database, kesu):
+    result = kesu("company", "create", "Neu 化工")
+    assert result.exit_code == 0, result.output
+    assert "Neu 化工" in result.output
+    with database.session() as s:
+        assert s.scalars(sa.select(Company.name)).all() == ["Neu 化工"]
+
+
+def test_duplicate_company_is_refused_with_a_clear_error(database, kesu):
+    kesu("company", "create", "Neu 化工")
+    result = kesu("company", "create", "Neu 化工")
+    assert result.exit_code != 0
+    assert "already exists" in result.output and "Neu 化工" in result.output
+    assert count(database, Company) == 1
+
+
+def test_user_create_adds_a_user_with_role_and_groups_creating_missing_groups(database, kesu, browser):
+    kesu("company", "create", "Neu 化工")
+    result = create_user(kesu, "Lead@Neu.test", "--role", "employee", "--group", "Quality", "--group", "Management")
+    assert result.exit_code == 0, result.output
+    assert user_row(database, "lead@neu.test") == ("Neu 化工", "employee", ["Management", "Quality"])
+    assert browser.login("lead@neu.test", PASSWORD).status_code == 302
+
+
+def test_user_create_reuses_an_existing_group(database, kesu):
+    kesu("company", "create", "Neu 化工")
+    create_user(kesu, "a@neu.test", "--role", "employee", "--group", "Quality")
+    result = create_user(kesu, "b@neu.test", "--role", "employee", "--group", "Quality")
+    assert result.exit_code == 0, result.output
+    with database.session() as s:
+        assert s.scalars(sa.select(Group.name)).all() == ["Quality"]
+    assert user_row(database, "b@neu.test")[2] == ["Quality"]
+
+
+def test_same_group_name_in_two_companies_is_two_groups(database, kesu):
+    for name in ("Neu 化工", "Alt 电气"):
+        kesu("company", "create", name)
+        assert create_user(kesu, f"q@{name[:3].lower()}.test", "--role", "employee", "--group", "Quality",
+                           company=name).exit_code == 0
+    assert count(database, Group) == 2
+
+
+def test_duplicate_email_is_refused_with_a_clear_error(database, kesu):
+    kesu("company", "create", "Neu 化工")
+    create_user(kesu, "a@neu.test", "--role", "employee")
+    result = create_user(kesu, "A@neu.test", "--role", "admin")
+    assert result.exit_code != 0
+    assert "already exists" in result.output and "a@neu.test" in result.output
+    assert user_row(database, "a@neu.test")[1] == "employee"
+
+
+def test_unknown_company_is_refused_with_a_clear_error(database, kesu):
+    result = create_user(kesu, "a@nowhere.test", "--role", "employee", company="Nowhere Ltd")
+    assert result.exit_code != 0
+    assert "no company called 'Nowhere Ltd'" in result.output
+    assert count(database, User) == 0
+
+
+def test_unknown_role_is_refused(database, kesu):
+    kesu("company", "create", "Neu 化工")
+    result = create_user(kesu, "a@neu.test", "--role", "superuser")
+    assert result.exit_code != 0
+    assert "superuser" in result.output
+    assert count(database, User) == 0
+
+
+def test_short_password_is_refused(database, kesu):
+    kesu("company", "create", "Neu 化工")
+    result = kesu("user", "create", "--company", "Neu 化工", "--email", "a@neu.test", "--role", "employee",
+                  "--password", "short")
+    assert result.exit_code != 0
+    assert "8 characters" in result.output
+    assert count(database, User) == 0
+
+
+def test_demo_is_idempotent(database, kesu):
+    first = kesu("demo")
+    assert first.exit_code == 0, first.output
+    loaded = tuple(count(database, model) for model in (Company, User, Complaint, ProcessVersion))
+    assert loaded[0] == 2 and loaded[1] >= 8 and loaded[2] > 0 and loaded[3] == 2
+    second = kesu("demo")
+    assert second.exit_code == 0, second.output
+    assert tuple(count(database, model) for model in (Company, User, Complaint, ProcessVersion)) == loaded
+    assert second.output == first.output
+
+
+def test_demo_prints_logins_that_work(database, kesu, browser):
+    output = kesu("demo").output
+    logins = [word for word in output.split() if "@" in word]
+    password = output.split("password for all:")[1].split(")")[0].strip()
+    assert logins and password
+    assert browser.login(logins[0], password).status_code == 302
+
+
+def test_commands_work_from_the_shell(tmp_path):
+    """The real `flask --app app kesu ...` command line, in a fresh process on a fresh database."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    shell_db = Database(url)
+    shell_db.create_all()
+    env = {**os.environ, "KESU_DATABASE_URL": url}
+    flask = [str(Path(sys.executable).with_name("flask")), "--app", "app"]
+    result = subprocess.run([*flask, "kesu", "company", "create", "Shell Co"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    with shell_db.session() as s:
+        assert s.scalars(sa.select(Company.name)).all() == ["Shell Co"]
+    shell_db.dispose()

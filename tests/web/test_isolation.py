@@ -1,0 +1,259 @@
+"""Company isolation: a user of `rival` can neither see nor touch anything of `acme`, on any page or API endpoint.
+
+Each endpoint is one line in PAGES, PAGE_LISTS, API or API_LISTS; a guard test fails when the app gains an
+endpoint that none of these lists covers.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from auth.accounts import create_user
+from auth.models import Company as CompanyRow
+from conftest import COMPLAINT, GROUPS, PASSWORD, STANDARD
+from engine.publishing import publish
+from engine.records import Event, InboxTask, Instance
+
+ACME_CUSTOMER = "Acme 独有客户 甲"
+RIVAL_CUSTOMER = "Rival 自己的客户 乙"
+PRIVATE_KEY = "acme_private"
+
+# (method, path): {instance} is an acme complaint; {held} an acme task claimed by an acme user; {open} an
+# unclaimed acme task offered to a group the rival user is in too; {done} an acme task already completed.
+PAGES = [
+    ("GET", "/complaints/{instance}"),
+    ("GET", "/complaints/{instance}/diagram.bpmn"),
+    ("GET", "/tasks/{held}"),
+    ("GET", "/tasks/{open}"),
+    ("GET", "/tasks/{done}"),
+    ("POST", "/tasks/{held}"),
+    ("POST", "/tasks/{open}"),
+    ("POST", "/tasks/{done}"),
+    ("POST", "/tasks/{held}/claim"),
+    ("POST", "/tasks/{open}/claim"),
+    ("POST", "/tasks/{done}/claim"),
+    ("POST", "/tasks/{held}/release"),
+    ("POST", "/tasks/{open}/release"),
+]
+PAGE_LISTS = ["/", "/?scope=mine", "/?scope=groups", "/complaints/", "/complaints/?status=running",
+              "/complaints/?status=error", "/admin/errors"]
+API = [
+    ("GET", "/instances/{instance}"),
+    ("GET", "/instances/{instance}/events"),
+    ("POST", "/tasks/{held}/claim"),
+    ("POST", "/tasks/{open}/claim"),
+    ("POST", "/tasks/{done}/claim"),
+    ("POST", "/tasks/{held}/release"),
+    ("POST", "/tasks/{open}/release"),
+    ("POST", "/tasks/{held}/complete"),
+    ("POST", "/tasks/{open}/complete"),
+    ("POST", "/tasks/{done}/complete"),
+    ("POST", "/processes/{process}/instances"),
+]
+API_LISTS = ["/tasks", "/tasks?scope=mine", "/tasks?scope=groups", "/processes"]
+# Endpoints that take no id of another company's data (sign-in, language, static files), or only create in the
+# caller's own company (registering, publishing: see the tests at the end).
+NOT_COMPANY_DATA = {"static", "auth.login", "auth.logout", "auth.language", "api.token", "complaints.new",
+                    "api.publish"}
+MISSING = {"instance": 987654, "held": "00000000-0000-0000-0000-000000000000", "process": "no_such_procedure",
+           "open": "00000000-0000-0000-0000-000000000000", "done": "00000000-0000-0000-0000-000000000000"}
+ANSWERS = {"valid": "true", "grade": "level_1", "urgency": "urgent", "seen": "true"}
+
+FRAGILE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs_fragile" targetNamespace="http://kesu.test">
+  <bpmn:process id="fragile" name="Fragile" isExecutable="true">
+    <bpmn:laneSet id="lanes"><bpmn:lane id="lane_cs" name="Customer Service">
+      <bpmn:flowNodeRef>start</bpmn:flowNodeRef><bpmn:flowNodeRef>look</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>boom</bpmn:flowNodeRef><bpmn:flowNodeRef>end</bpmn:flowNodeRef>
+    </bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="look" name="Look at it">
+      <bpmn:extensionElements><camunda:formData>
+        <camunda:formField id="seen" label="Seen" type="boolean" />
+      </camunda:formData></bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:scriptTask id="boom" name="Boom" scriptFormat="python">
+      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:script>result = 1 / 0</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="look" />
+    <bpmn:sequenceFlow id="f2" sourceRef="look" targetRef="boom" />
+    <bpmn:sequenceFlow id="f3" sourceRef="boom" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def ok(response, status: int = 200):
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    return response.get_json()
+
+
+def task(client, instance_id: int, element_id: str) -> dict:
+    return next(t for t in ok(client.get(f"/instances/{instance_id}"))["tasks"] if t["element_id"] == element_id)
+
+
+@pytest.fixture()
+def acme_ids(database, acme, api) -> dict:
+    """acme's things a rival might try: a complaint, held / open / done tasks, a private procedure, a stopped case."""
+    with database.session() as s:
+        publish(s, acme.id, STANDARD.read_bytes().replace(b'"complaint_standard"', f'"{PRIVATE_KEY}"'.encode()),
+                acme.users["owner"].id, "", GROUPS)
+        publish(s, acme.id, FRAGILE, acme.users["owner"].id, "", GROUPS)
+    service = api(acme.email("service"))
+    data = {**COMPLAINT, "customer_name": ACME_CUSTOMER}
+    held = ok(service.post("/processes/complaint_standard/instances", {"data": data}), 201)
+    ok(service.post(f"/tasks/{held['tasks'][0]['id']}/claim"))
+    moved = ok(service.post("/processes/complaint_standard/instances", {"data": data}), 201)
+    ok(service.post(f"/tasks/{moved['tasks'][0]['id']}/complete", {"data": {"valid": True}}))
+    stopped = ok(service.post("/processes/fragile/instances", {"data": data}), 201)
+    assert service.post(f"/tasks/{stopped['tasks'][0]['id']}/complete", {"data": {"seen": True}}).status_code == 422
+    return {"instance": held["id"], "held": held["tasks"][0]["id"],
+            "open": task(service, moved["id"], "grade_complaint")["id"], "done": moved["tasks"][0]["id"],
+            "process": PRIVATE_KEY, "instances": (held["id"], moved["id"], stopped["id"])}
+
+
+@pytest.fixture()
+def intruder(database, rival, api) -> str:
+    """A rival admin in every group acme uses, with a complaint of rival's own: the most a rival can be."""
+    with database.session() as s:
+        user = create_user(s, s.get(CompanyRow, rival.id), "intruder@rival.test", "admin", PASSWORD, GROUPS, "Intruder")
+    client = api(user.email)
+    own = ok(client.post("/processes/complaint_standard/instances",
+                         {"data": {**COMPLAINT, "customer_name": RIVAL_CUSTOMER}}), 201)
+    ok(client.post(f"/tasks/{own['tasks'][0]['id']}/claim"))
+    return user.email
+
+
+def acme_state(database, acme) -> tuple:
+    """Everything a rival's attempt could change in acme: instances (status, lock), inbox rows and holders, events."""
+    with database.session() as s:
+        return (s.execute(sa.select(Instance.id, Instance.status, Instance.lock_version)
+                          .where(Instance.company_id == acme.id).order_by(Instance.id)).all(),
+                s.execute(sa.select(InboxTask.id, InboxTask.assignee_id)
+                          .where(InboxTask.company_id == acme.id).order_by(InboxTask.id)).all(),
+                s.scalar(sa.select(sa.func.count()).select_from(Event).where(Event.company_id == acme.id)))
+
+
+def leaks(body: str, ids: dict) -> list[str]:
+    """acme markers found in a rival's response."""
+    markers = [ACME_CUSTOMER, ids["held"], ids["open"], ids["done"], PRIVATE_KEY, "Fragile"]
+    markers += [f"/complaints/{i}\"" for i in ids["instances"]] + [f'"instance_id": {i},' for i in ids["instances"]]
+    return [m for m in markers if m in body]
+
+
+# -- pages --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method,path", PAGES)
+def test_rival_gets_404_for_acme_things_on_pages(database, acme, acme_ids, intruder, login, method, path):
+    before = acme_state(database, acme)
+    browser = login(intruder)
+    url = path.format(**acme_ids)
+    if method == "GET":
+        response = browser.get(url)
+    else:
+        response = browser.post(url, ANSWERS, token_from="/complaints/")
+    assert response.status_code == 404
+    echo_removed = response.get_data(as_text=True).replace(url, "")  # the language switch echoes the URL asked for
+    assert leaks(echo_removed, acme_ids) == []
+    assert acme_state(database, acme) == before
+
+
+@pytest.mark.parametrize("path", PAGE_LISTS)
+def test_rival_lists_never_show_acme_items(acme_ids, intruder, login, path):
+    response = login(intruder).get(path)
+    assert response.status_code == 200
+    assert leaks(response.get_data(as_text=True), acme_ids) == []
+
+
+def test_rival_lists_show_rival_own_items(acme_ids, intruder, login):
+    """The control for the list test: the same pages do list the rival's own complaint and task."""
+    browser = login(intruder)
+    assert RIVAL_CUSTOMER in browser.get("/complaints/").get_data(as_text=True)
+    assert 'data-element="check_validity"' in browser.get("/").get_data(as_text=True)
+
+
+def test_acme_sees_what_the_rival_cannot(acme, acme_ids, login):
+    """The control for the 404s: the same URLs work for acme's own users."""
+    admin = login(acme.email("admin"))
+    assert admin.get(f"/complaints/{acme_ids['instance']}").status_code == 200
+    assert ACME_CUSTOMER in admin.get("/complaints/").get_data(as_text=True)
+    assert f"/complaints/{acme_ids['instances'][2]}\"" in admin.get("/admin/errors").get_data(as_text=True)
+    assert login(acme.email("quality")).get(f"/tasks/{acme_ids['open']}").status_code == 200
+
+
+# -- API ----------------------------------------------------------------------------------------------
+
+
+def call(client, method: str, url: str):
+    if method == "GET":
+        return client.get(url)
+    body = {"data": COMPLAINT} if url.endswith("/instances") else {"data": {"valid": True, "grade": "level_1",
+                                                                           "urgency": "urgent"}}
+    return client.post(url, body)
+
+
+@pytest.mark.parametrize("method,path", API)
+def test_rival_gets_404_for_acme_things_in_the_api(database, acme, api, acme_ids, intruder, method, path):
+    before = acme_state(database, acme)
+    client = api(intruder)
+    response = call(client, method, path.format(**acme_ids))
+    assert response.status_code == 404, response.get_json()
+    placeholder = re.search(r"{(\w+)}", path).group(1)
+    missing = call(client, method, path.format(**{**acme_ids, placeholder: MISSING[placeholder]}))
+    seen = response.get_data(as_text=True).replace(str(acme_ids[placeholder]), "ID")
+    assert seen == missing.get_data(as_text=True).replace(str(MISSING[placeholder]), "ID"), \
+        "acme's ids must look exactly like missing ones"
+    assert acme_state(database, acme) == before
+
+
+@pytest.mark.parametrize("path", API_LISTS)
+def test_rival_api_lists_never_show_acme_items(acme_ids, api, intruder, path):
+    response = api(intruder).get(path)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body, "the rival's own items should be listed"
+    assert leaks(response.get_data(as_text=True), acme_ids) == []
+    assert not any(item.get("instance_id") in acme_ids["instances"] for item in body)
+
+
+def test_rival_publishing_the_same_procedure_does_not_change_acme_versions(acme, rival, api):
+    owner = api(rival.email("owner"))
+    revised = STANDARD.read_bytes().replace(b'id="complaint_standard" name="Standard complaint procedure"',
+                                            b'id="complaint_standard" name="Rival revision"')
+    assert ok(owner.post("/processes", data=revised, content_type="application/xml"), 201)["version"] == 2
+    assert [(p["version"], p["name"]) for p in ok(api(acme.email("owner")).get("/processes"))] == [
+        (1, "Standard complaint procedure")]
+
+
+def test_complaint_numbers_count_per_company(acme_ids, intruder, api, login):
+    """acme has three complaints; the rival's first one is still number 0001, and registers in the rival's company."""
+    [own] = [t for t in api(intruder).get("/tasks?scope=mine").get_json()]
+    assert own["number"].endswith("-0001")
+    assert RIVAL_CUSTOMER in login(intruder).get(f"/complaints/{own['instance_id']}").get_data(as_text=True)
+
+
+def test_rival_cannot_start_acme_private_procedure_but_acme_can(acme, api, acme_ids, intruder):
+    body = {"data": COMPLAINT}
+    assert api(intruder).post(f"/processes/{PRIVATE_KEY}/instances", body).status_code == 404
+    assert api(acme.email("service")).post(f"/processes/{PRIVATE_KEY}/instances", body).status_code == 201
+
+
+# -- every endpoint is covered ------------------------------------------------------------------------
+
+
+def test_every_endpoint_with_company_data_is_in_an_isolation_list(app):
+    """Adding an endpoint without adding it to PAGES/PAGE_LISTS/API/API_LISTS above fails here."""
+    sample = {"instance": 1, "held": "t", "open": "t", "done": "t", "process": "p"}
+    adapter = app.url_map.bind("localhost")
+    covered = {adapter.match(path.format(**sample), method=method)[0] for method, path in PAGES}
+    covered |= {adapter.match(path.split("?")[0], method="GET")[0] for path in PAGE_LISTS}
+    covered |= {adapter.match("/api/v1" + path.format(**sample), method=method)[0] for method, path in API}
+    covered |= {adapter.match("/api/v1" + path.split("?")[0], method="GET")[0] for path in API_LISTS}
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints - covered - NOT_COMPANY_DATA == set()
