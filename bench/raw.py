@@ -43,7 +43,7 @@ def stock_serializer() -> BpmnWorkflowSerializer:
 def compiled_standard() -> CompiledProcess:
     """The standard procedure parsed once, as Kesu's spec cache holds it."""
     xml = STANDARD.read_text(encoding="utf-8")
-    return SpecCache().get(xml, content_hash(xml.encode("utf-8")))
+    return SpecCache().get(content_hash(xml.encode("utf-8")), lambda: xml)
 
 
 def new_workflow(process: CompiledProcess, script_engine: PythonScriptEngine) -> BpmnWorkflow:

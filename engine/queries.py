@@ -49,6 +49,14 @@ def tasks_for(session: Session, engine: Engine, actor: Actor, scope: Scope = "al
     return [task_view(engine, row, instance) for row, instance in session.execute(_scoped(query, actor, scope))]
 
 
+def visible_task(session: Session, engine: Engine, actor: Actor, task_id: str) -> TaskView | None:
+    """One task, if it is in my company and I hold it or it is offered to me."""
+    query = (sa.select(InboxTask, Instance).join(Instance, Instance.id == InboxTask.instance_id)
+             .where(InboxTask.id == task_id, InboxTask.company_id == actor.company_id))
+    found = session.execute(_scoped(query, actor, "all")).first()
+    return task_view(engine, *found) if found else None
+
+
 def instance_tasks(session: Session, engine: Engine, instance: Instance) -> tuple[TaskView, ...]:
     rows = session.scalars(sa.select(InboxTask).where(InboxTask.instance_id == instance.id)
                            .order_by(InboxTask.created_at))

@@ -24,7 +24,7 @@ class ProcessVersion(Base):
     version: Mapped[int]
     name: Mapped[str] = mapped_column(sa.String(200))
     content_hash: Mapped[str] = mapped_column(sa.String(64))
-    bpmn_xml: Mapped[str] = mapped_column(sa.Text)
+    bpmn_xml: Mapped[str] = mapped_column(sa.Text, deferred=True)  # read only when the spec is not cached
     note: Mapped[str] = mapped_column(sa.Text, default="")
     published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -76,7 +76,8 @@ class InboxTask(Base):
     priority: Mapped[int] = mapped_column(default=50)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    candidates: Mapped[list[TaskCandidate]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    candidates: Mapped[list[TaskCandidate]] = relationship(cascade="all, delete-orphan", lazy="selectin",
+                                                           passive_deletes=True)
 
     def principals(self, kind: str) -> list[str]:
         """The candidate names of one kind ('group' or 'user'), sorted."""

@@ -81,7 +81,8 @@ class Step:
         self.actor = actor
         self.process = engine.compiled(instance.version)
         self._workflow = workflow
-        self.events: list[Event] = []
+        self.events: list[dict[str, Any]] = []
+        self.ready_before: set[str] = set()
         self.now = engine.clock()
 
     @property
@@ -89,11 +90,14 @@ class Step:
         """Loaded on first use: claims and releases change inbox rows, never the workflow."""
         if self._workflow is None:
             self._workflow = serializer.loads(self.instance.state, self.process, self.engine.script_engine)
+            self.ready_before = {str(t.id) for t in self.ready_user_tasks()}  # what the inbox holds now
         return self._workflow
 
-    def record(self, type_: str, element_id: str | None = None, task_id: str | None = None, **data: Any) -> Event:
-        event = Event(company_id=self.instance.company_id, type=type_, actor_id=self.actor.user_id,
-                      element_id=element_id, task_id=task_id, at=self.now, data=jsonable(data))
+    def record(self, type_: str, element_id: str | None = None, task_id: str | None = None,
+               **data: Any) -> dict[str, Any]:
+        """Queue an event; it is written with the step (its `data` may still be completed until then)."""
+        event = {"company_id": self.instance.company_id, "type": type_, "actor_id": self.actor.user_id,
+                 "element_id": element_id, "task_id": task_id, "at": self.now, "data": jsonable(data)}
         self.events.append(event)
         return event
 
@@ -130,7 +134,7 @@ class Step:
             self.record("timer_fired", spec.bpmn_id, str(task.id))
 
     def save(self) -> None:
-        """Write instance, inbox rows and events; a lost race raises Conflict."""
+        """Write the instance row (the optimistic lock), then its changed inbox rows and its events."""
         instance = self.instance
         if self._workflow is not None:
             serializer.prune(self._workflow)
@@ -142,16 +146,15 @@ class Step:
         first_seq = instance.event_count + 1
         instance.event_count += len(self.events)
         try:
-            self.session.flush()  # the instance row first: the optimistic lock
-            if self._workflow is not None:
-                self._sync_inbox()
-            for offset, event in enumerate(self.events):
-                event.instance_id = instance.id
-                event.seq = first_seq + offset
-                self.session.add(event)
             self.session.flush()
         except StaleDataError:
             raise Conflict("concurrent_change") from None
+        if self._workflow is not None:
+            self._sync_inbox()
+        if self.events:
+            self.session.execute(Event.__table__.insert(), [  # Core: no ORM bookkeeping for append-only rows
+                {**event, "instance_id": instance.id, "seq": first_seq + offset}
+                for offset, event in enumerate(self.events)])
 
     def _finish_if_completed(self) -> None:
         if not self.workflow.is_completed() or self.instance.status == "completed":
@@ -178,16 +181,20 @@ class Step:
                 if _element(t) in self.process.tasks]
 
     def _sync_inbox(self) -> None:
-        rows = {r.id: r for r in self.session.scalars(sa.select(InboxTask).where(InboxTask.instance_id == self.instance.id))}
+        """Delete the rows of tasks no longer ready and add rows for newly ready ones (candidates cascade)."""
         ready = {str(t.id): t for t in self.ready_user_tasks()}
-        for task_id, row in rows.items():
-            if task_id not in ready:
-                self.session.delete(row)
-        for task_id, task in ready.items():
-            if task_id not in rows:
-                self.session.add(self._inbox_row(task))
+        gone = self.ready_before - ready.keys()
+        if gone:
+            self.session.execute(InboxTask.__table__.delete().where(InboxTask.__table__.c.id.in_(gone)))
+        new = [self._inbox_row(task) for task_id, task in ready.items() if task_id not in self.ready_before]
+        if new:
+            self.session.execute(InboxTask.__table__.insert(), [row for row, _ in new])
+            candidates = [{"task_id": row["id"], "principal": p} for row, principals in new for p in principals]
+            if candidates:
+                self.session.execute(TaskCandidate.__table__.insert(), candidates)
 
-    def _inbox_row(self, task: Task) -> InboxTask:
+    def _inbox_row(self, task: Task) -> tuple[dict[str, Any], list[str]]:
+        """A new inbox row and the principals it is offered to."""
         meta = self.process.tasks[_element(task)]
         try:
             due = timing.due_at(meta.due_date, task, self.now)
@@ -198,12 +205,11 @@ class Step:
         assignee = self.engine.directory.user_id(self.session, self.instance.company_id, meta.assignee) \
             if meta.assignee and self.engine.directory else None
         principals = {f"group:{g}" for g in meta.offered_groups} | {f"user:{u}" for u in meta.candidate_users}
-        return InboxTask(
-            id=str(task.id), company_id=self.instance.company_id, instance_id=self.instance.id,
-            element_id=meta.element_id, lane=meta.lane, assignee_id=assignee,
-            claimed_at=self.now if assignee else None, due_at=due, priority=priority, created_at=self.now,
-            candidates=[TaskCandidate(principal=p) for p in sorted(principals)],
-        )
+        row = {"id": str(task.id), "company_id": self.instance.company_id, "instance_id": self.instance.id,
+               "element_id": meta.element_id, "lane": meta.lane, "assignee_id": assignee,
+               "claimed_at": self.now if assignee else None, "due_at": due, "priority": priority,
+               "created_at": self.now}
+        return row, sorted(principals)
 
 
 class Engine:
@@ -219,7 +225,8 @@ class Engine:
         self.clock = clock
 
     def compiled(self, version: ProcessVersion) -> CompiledProcess:
-        return self.specs.get(version.bpmn_xml, version.content_hash)
+        """The version's parsed spec; its XML is loaded from the database only on a cache miss."""
+        return self.specs.get(version.content_hash, lambda: version.bpmn_xml)
 
     def fields_of(self, meta: TaskMeta) -> tuple[FieldSpec, ...]:
         """The fields a task declares: in the diagram, or in the built-in form its formKey names."""
@@ -296,8 +303,8 @@ class Engine:
 
         completed = step.record("task_completed", row.element_id, row.id, submitted=values)
         step.run(submit)
-        completed.data = jsonable({"submitted": values,
-                                   "changes": _changes(jsonable(before), jsonable(current_data(step.workflow)))})
+        completed["data"] = jsonable({"submitted": values,
+                                      "changes": _changes(jsonable(before), jsonable(current_data(step.workflow)))})
         step.save()
         return instance
 
@@ -326,12 +333,12 @@ class Engine:
         The instance row is read (and locked on PostgreSQL) before the task row is read again, so the
         task row we decide on is at least as new as the lock version we will write against.
         """
-        instance_id = session.scalar(sa.select(InboxTask.instance_id).where(
-            InboxTask.id == task_id, InboxTask.company_id == actor.company_id))
-        if instance_id is None:
+        instance = session.scalar(
+            sa.select(Instance).join(InboxTask, InboxTask.instance_id == Instance.id)
+            .where(InboxTask.id == task_id, InboxTask.company_id == actor.company_id)
+            .with_for_update(of=Instance).execution_options(populate_existing=True))
+        if instance is None:
             self._raise_missing(session, task_id, actor)
-        instance = session.scalar(sa.select(Instance).where(Instance.id == instance_id)
-                                  .with_for_update(of=Instance).execution_options(populate_existing=True))
         row = session.scalar(sa.select(InboxTask).where(InboxTask.id == task_id)  # candidates in the same read
                              .options(joinedload(InboxTask.candidates)).execution_options(populate_existing=True))
         if row is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -265,12 +266,13 @@ class SpecCache:
         self._size = size
         self._lock = threading.Lock()
 
-    def get(self, xml: str, digest: str) -> CompiledProcess:
+    def get(self, digest: str, xml: Callable[[], str]) -> CompiledProcess:
+        """The parsed spec for a content hash; `xml()` is called only when it is not cached yet."""
         with self._lock:
             if digest in self._items:
                 self._items.move_to_end(digest)
                 return self._items[digest]
-        compiled = compile_process(load_xml(xml.encode("utf-8")), digest)
+        compiled = compile_process(load_xml(xml().encode("utf-8")), digest)
         with self._lock:
             self._items[digest] = compiled
             while len(self._items) > self._size:

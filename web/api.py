@@ -193,7 +193,7 @@ def complete(task_id: str):
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, dict):
         return error(400, 'send JSON: {"data": {...the task\'s fields...}}')
-    view = next((t for t in queries.tasks_for(db(), engine(), actor_for(g.api_user), "all") if t.id == task_id), None)
+    view = queries.visible_task(db(), engine(), actor_for(g.api_user), task_id)
     if view is not None:
         allowed = {f.id for f in view.fields if not f.readonly}
         unknown = _unknown_fields(data, allowed)
