@@ -6,6 +6,7 @@ from typing import Any
 from flask_babel import gettext
 from flask_wtf import FlaskForm
 from wtforms import DateField, Field, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.fields.core import UnboundField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
@@ -43,7 +44,7 @@ def _field(spec: FieldSpec, locale: str) -> Field:
     if spec.type == "date":
         return DateField(label, validators, render_kw=render_kw)
     if spec.type == "enum":
-        choices = [("", "—")] + [(o.id, _option_label(o, locale)) for o in spec.options]
+        choices = [SelectChoice("", "—")] + [SelectChoice(o.id, _option_label(o, locale)) for o in spec.options]
         return SelectField(label, validators, choices=choices, render_kw=render_kw)
     long_text = spec.maxlength is None or spec.maxlength > LONG_TEXT
     return (TextAreaField if long_text else StringField)(label, validators, render_kw=render_kw)

@@ -4,13 +4,14 @@ from __future__ import annotations
 from flask_babel import gettext, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from complaints.choices import CATEGORIES, CHANNELS
 
 
-def _choices(vocabulary: dict[str, str]) -> list[tuple[str, str]]:
-    return [("", "—")] + [(key, gettext(label)) for key, label in vocabulary.items()]
+def _choices(vocabulary: dict[str, str]) -> list[SelectChoice]:
+    return [SelectChoice("", "—")] + [SelectChoice(key, gettext(label)) for key, label in vocabulary.items()]
 
 
 class RegistrationForm(FlaskForm):
