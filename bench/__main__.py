@@ -78,10 +78,16 @@ def measure_loop(plan: Plan, folder: Path) -> loop.LoopResult:
 
 
 def ratios(raw_rows: list[Samples], persisted_rows: list, result: loop.LoopResult) -> list[Ratio]:
-    baseline = raw_rows[0]
-    found = [ratio_of(f"{r.label.removeprefix('full completion, ')} / raw step", r, baseline,
-                      5 if r.label == ENGINE_SQLITE else None)
-             for r in persisted_rows if isinstance(r, Samples)]
+    """Each full completion against two baselines: the bare in-memory step, and the step with its state
+    round trip (load + step + save, DESIGN.md's 'raw engine step'); the 5x target is shown on both."""
+    in_memory, round_trip = raw_rows[0], raw_rows[-1]
+    found = []
+    for r in persisted_rows:
+        if isinstance(r, Samples):
+            target = 5 if r.label == ENGINE_SQLITE else None
+            name = r.label.removeprefix("full completion, ")
+            found.append(ratio_of(f"{name} / raw step", r, in_memory, target))
+            found.append(ratio_of(f"{name} / raw step + round trip", r, round_trip, target))
     found.append(ratio_of(f"reopen loop: step at round {result.rounds} / at round 1", result.last, result.first, 1.5))
     found.append(Ratio(f"reopen loop: stored state at round {result.rounds} / at round 1",
                        result.size_last / result.size_first))
@@ -97,7 +103,7 @@ def print_table(plan: Plan, raw_rows: list[Samples], persisted_rows: list, resul
     print(report.section(f"(c) reopen loop: analyse_cause → reply_customer_caused → callback (not satisfied) → "
                          f"analyse_cause, Engine + SQLite, {plan.rounds} rounds"))
     print("\n".join(report.row(r) for r in (result.first, result.last)))
-    print(report.section("ratios of medians (baseline: raw step in memory, stock script engine)"))
+    print(report.section("ratios of medians (baselines: raw step in memory; raw step + Kesu state round trip)"))
     print(report.ratio_header())
     print("\n".join(report.ratio_line(r) for r in ratios(raw_rows, persisted_rows, result)))
 

@@ -48,13 +48,6 @@ def api_user(*roles: Role):
     return decorator
 
 
-def _json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise FormError({})
-    return body
-
-
 @bp.post("/auth/token")
 def token():
     body = request.get_json(silent=True)
@@ -111,21 +104,31 @@ def _form_errors(form) -> dict[str, str]:
     return {name: "; ".join(str(m) for m in messages) for name, messages in form.errors.items()}
 
 
-def _unknown_fields(data: dict[str, Any], allowed) -> dict[str, str]:
-    return {k: "this form has no such field" for k in data if k not in allowed}
+def _body_data() -> dict[str, Any] | None:
+    """The `data` object of a JSON body, or None when the body is not shaped like that."""
+    body = request.get_json(silent=True)
+    data = body.get("data") if isinstance(body, dict) else None
+    return data if isinstance(data, dict) else None
+
+
+def _refusal(form, data: dict[str, Any], allowed, what: str):
+    """400 listing every bad and every undeclared field, or None when the form accepts the data."""
+    unknown = {k: "this form has no such field" for k in data if k not in allowed}
+    if form.validate() and not unknown:
+        return None
+    return error(400, f"the {what} was not accepted", errors={**_form_errors(form), **unknown})
 
 
 @bp.post("/processes/<key>/instances")
 @api_user(*WORKERS)
 def start(key: str):
-    body = request.get_json(silent=True)
-    data = body.get("data") if isinstance(body, dict) else None
-    if not isinstance(data, dict):
+    data = _body_data()
+    if data is None:
         return error(400, 'send JSON: {"data": {...registration fields...}}')
-    unknown = _unknown_fields(data, FIELDS)
     form = RegistrationForm(formdata=_as_formdata(data), meta={"csrf": False})
-    if not form.validate() or unknown:
-        return error(400, "the complaint was not registered", errors={**_form_errors(form), **unknown})
+    refused = _refusal(form, data, FIELDS, "complaint")
+    if refused:
+        return refused
     try:
         version = publishing.latest_version(db(), g.api_user.company_id, key)
         values = {name: form[name].data for name in FIELDS}
@@ -168,7 +171,7 @@ def _step(action, respond):
     try:
         result = perform(action, actor_for(g.api_user))
     except FormError as problem:
-        return error(400, "the task was not completed", errors={k: str(v) for k, v in problem.errors.items()})
+        return error(400, "the task was not accepted", errors={k: str(v) for k, v in problem.errors.items()})
     except EngineError as problem:
         return error(engine_error_status(problem), str(problem))
     return respond(result)
@@ -189,17 +192,15 @@ def release(task_id: str):
 @bp.post("/tasks/<task_id>/complete")
 @api_user(*WORKERS)
 def complete(task_id: str):
-    body = request.get_json(silent=True)
-    data = body.get("data") if isinstance(body, dict) else None
-    if not isinstance(data, dict):
+    data = _body_data()
+    if data is None:
         return error(400, 'send JSON: {"data": {...the task\'s fields...}}')
     view = queries.visible_task(db(), engine(), actor_for(g.api_user), task_id)
     if view is not None:
-        allowed = {f.id for f in view.fields if not f.readonly}
-        unknown = _unknown_fields(data, allowed)
         form = task_form_class(view.fields, view.form_key, "en")(formdata=_as_formdata(data), meta={"csrf": False})
-        if not form.validate() or unknown:
-            return error(400, "the task was not completed", errors={**_form_errors(form), **unknown})
+        refused = _refusal(form, data, {f.id for f in view.fields if not f.readonly}, "task")
+        if refused:
+            return refused
         data = submitted_values(form, view.fields)
     return _step(lambda s: engine().complete(s, task_id, actor_for(g.api_user), data),
                  lambda done: jsonify(_instance_json_by_id(done.id)))
