@@ -43,20 +43,22 @@ def one_round(world: World, instance_id: int) -> list[tuple[float, float]]:
 
 
 def run(world: World, rounds: int, window: int) -> LoopResult:
-    instance_id = advance_to_loop(world)
-    first = Samples(f"reopen loop, rounds 1–{window} (per step)")
+    """Drive one case through `rounds - window` rounds, then time its last `window` rounds interleaved
+    with the first `window` rounds of a fresh case, so load and database growth affect both alike."""
+    looping = advance_to_loop(world)
+    one_round(world, looping)
+    size_first = world.state_size(looping)
+    for _ in range(rounds - window - 1):
+        one_round(world, looping)
+    fresh = advance_to_loop(world)
+    first = Samples(f"reopen loop, rounds 1–{window} of a fresh case (per step)")
     last = Samples(f"reopen loop, rounds {rounds - window + 1}–{rounds} (per step)")
-    size_first = 0
-    for number in range(1, rounds + 1):
-        times = one_round(world, instance_id)
-        for sample in times:
-            if number <= window:
-                first.add(sample)
-            if number > rounds - window:
-                last.add(sample)
-        if number == 1:
-            size_first = world.state_size(instance_id)
-    size_last = world.state_size(instance_id)
+    for _ in range(window):
+        for sample in one_round(world, fresh):
+            first.add(sample)
+        for sample in one_round(world, looping):
+            last.add(sample)
+    size_last = world.state_size(looping)
     first.note = f"state after round 1: {size_first / 1024:.1f} KiB"
     last.note = f"state after round {rounds}: {size_last / 1024:.1f} KiB"
     return LoopResult(first, last, size_first, size_last, rounds)
