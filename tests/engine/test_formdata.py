@@ -11,7 +11,6 @@ import sqlalchemy as sa
 
 from complaints.registration import register
 from engine import queries
-from engine.errors import ProcessError
 from engine.formdata import FormError, clean
 from engine.records import Event, InboxTask, Instance, ProcessVersion
 from engine.specs import FieldSpec, Option

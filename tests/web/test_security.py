@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import check_password_hash
 
 import config
 from app import create_app
