@@ -15,6 +15,7 @@ from forms.registration import RegistrationForm
 from web.errors import describe
 from web.context import WORKERS, actor, db, engine, perform, roles_required
 from web.i18n import locale_code
+from web.tasks import ActionForm, can_act_on
 
 bp = Blueprint("complaints", __name__, url_prefix="/complaints")
 STANDARD_PROCESS = "complaint_standard"
@@ -74,7 +75,8 @@ def show(instance_id: int):
                          | {complaint.registered_by_id})
     return render_template("complaints/show.html", complaint=complaint, view=view, history=history,
                            people=people, channels=CHANNELS, categories=CATEGORIES, statuses=STATUSES,
-                           locale=locale_code(), version=complaint.instance.version)
+                           locale=locale_code(), version=complaint.instance.version, can_act_on=can_act_on,
+                           action_form=ActionForm())
 
 
 @bp.get("/<int:instance_id>/diagram.bpmn")

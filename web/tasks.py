@@ -29,6 +29,14 @@ def can_work() -> bool:
     return current_user.role in {r.value for r in WORKERS}
 
 
+def can_act_on(task: TaskView) -> bool:
+    """Whether the signed-in user may claim or complete this task (the same rule as Engine.may_act)."""
+    if not can_work():
+        return False
+    return task.assignee_id == current_user.id or bool(
+        set(task.candidate_groups) & current_user.group_names or current_user.email in task.candidate_users)
+
+
 @bp.get("/")
 @login_required
 def index():

@@ -406,3 +406,11 @@ def test_auditor_cannot_register_claim_or_complete(database, acme, login, servic
 def test_signed_out_visitors_are_sent_to_the_login_page(app):
     response = app.test_client().get("/complaints/")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_complaint_page_offers_claim_only_to_those_the_open_task_is_offered_to(acme, login, registered):
+    page = f"/complaints/{registered}"
+    claim_form = re.compile(r'action="/tasks/[0-9a-f-]{36}/claim"')
+    assert claim_form.search(login(acme.email("service")).get(page).get_data(as_text=True))
+    for other in ("quality", "auditor"):
+        assert not claim_form.search(login(acme.email(other)).get(page).get_data(as_text=True)), other
