@@ -359,7 +359,7 @@ class Engine:
 
     @staticmethod
     def may_act(row: InboxTask, actor: Actor) -> bool:
-        return row.assignee_id == actor.user_id or bool({c.principal for c in row.candidates} & actor.principals)
+        return actor.may_act((c.principal for c in row.candidates), row.assignee_id)
 
     def _ensure_free(self, session: Session, row: InboxTask) -> None:
         if row.assignee_id is not None:

@@ -1,6 +1,7 @@
 """Small frozen values the engine hands out; templates and the API never see SpiffWorkflow objects."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,10 @@ class Actor:
         if self.email:
             names.add(f"user:{self.email}")
         return frozenset(names)
+
+    def may_act(self, offered_to: Iterable[str], assignee_id: int | None) -> bool:
+        """Whether I may claim or complete a task: I hold it, or it is offered to me or one of my groups."""
+        return assignee_id == self.user_id or not self.principals.isdisjoint(offered_to)
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,10 @@ class TaskView:
 
     def process_name_in(self, locale: str) -> str:
         return self.process_names.get(locale) or self.process_names.get("", "")
+
+    @property
+    def principals(self) -> list[str]:
+        return [f"group:{g}" for g in self.candidate_groups] + [f"user:{u}" for u in self.candidate_users]
 
     def offered_to(self, locale: str) -> list[str]:
         """Candidate groups (by their lane's translated name where there is one) and users."""

@@ -30,11 +30,8 @@ def can_work() -> bool:
 
 
 def can_act_on(task: TaskView) -> bool:
-    """Whether the signed-in user may claim or complete this task (the same rule as Engine.may_act)."""
-    if not can_work():
-        return False
-    return task.assignee_id == current_user.id or bool(
-        set(task.candidate_groups) & current_user.group_names or current_user.email in task.candidate_users)
+    """Whether the signed-in user may claim or complete this task."""
+    return can_work() and actor().may_act(task.principals, task.assignee_id)
 
 
 @bp.get("/")
