@@ -328,21 +328,20 @@ class Engine:
     # -- helpers ---------------------------------------------------------------------------------
 
     def _task_for(self, session: Session, task_id: str, actor: Actor) -> tuple[InboxTask, Instance]:
-        """The task and its instance, read in the order that makes the optimistic lock sound.
+        """The task and its instance from one statement, so both come from the same moment.
 
-        The instance row is read (and locked on PostgreSQL) before the task row is read again, so the
-        task row we decide on is at least as new as the lock version we will write against.
+        The lock version we will write against therefore matches the task row we decide on; PostgreSQL
+        also locks both rows, and re-reads them if another step changed them while we waited.
         """
-        instance = session.scalar(
-            sa.select(Instance).join(InboxTask, InboxTask.instance_id == Instance.id)
+        found = session.execute(
+            sa.select(InboxTask, Instance).join(Instance, InboxTask.instance_id == Instance.id)
             .where(InboxTask.id == task_id, InboxTask.company_id == actor.company_id)
-            .with_for_update(of=Instance).execution_options(populate_existing=True))
-        if instance is None:
+            .options(joinedload(InboxTask.candidates))
+            .with_for_update(of=(Instance.__table__, InboxTask.__table__))
+            .execution_options(populate_existing=True)).unique().first()
+        if found is None:
             self._raise_missing(session, task_id, actor)
-        row = session.scalar(sa.select(InboxTask).where(InboxTask.id == task_id)  # candidates in the same read
-                             .options(joinedload(InboxTask.candidates)).execution_options(populate_existing=True))
-        if row is None:
-            self._raise_missing(session, task_id, actor)
+        row, instance = found
         if not self.may_act(row, actor):
             raise Forbidden("not_offered")
         if instance.status == "error":
