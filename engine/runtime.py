@@ -333,16 +333,17 @@ class Engine:
         The lock version we will write against therefore matches the task row we decide on; PostgreSQL
         also locks both rows, and re-reads them if another step changed them while we waited.
         """
+        offered = sa.exists().where(TaskCandidate.task_id == InboxTask.id,
+                                    TaskCandidate.principal.in_(actor.principals))
         found = session.execute(
-            sa.select(InboxTask, Instance).join(Instance, InboxTask.instance_id == Instance.id)
+            sa.select(InboxTask, Instance, offered).join(Instance, InboxTask.instance_id == Instance.id)
             .where(InboxTask.id == task_id, InboxTask.company_id == actor.company_id)
-            .options(joinedload(InboxTask.candidates))
             .with_for_update(of=(Instance.__table__, InboxTask.__table__))
-            .execution_options(populate_existing=True)).unique().first()
+            .execution_options(populate_existing=True)).first()
         if found is None:
             self._raise_missing(session, task_id, actor)
-        row, instance = found
-        if not self.may_act(row, actor):
+        row, instance, is_offered = found
+        if not (is_offered or row.assignee_id == actor.user_id):
             raise Forbidden("not_offered")
         if instance.status == "error":
             raise Conflict("case_stopped", error=instance.error)
