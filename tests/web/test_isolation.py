@@ -36,9 +36,10 @@ PAGES = [
     ("POST", "/tasks/{done}/claim"),
     ("POST", "/tasks/{held}/release"),
     ("POST", "/tasks/{open}/release"),
+    ("GET", "/procedures/{process}/1.bpmn"),
 ]
 PAGE_LISTS = ["/", "/?scope=mine", "/?scope=groups", "/complaints/", "/complaints/?status=running",
-              "/complaints/?status=error", "/admin/errors"]
+              "/complaints/?status=error", "/admin/errors", "/procedures/"]
 API = [
     ("GET", "/instances/{instance}"),
     ("GET", "/instances/{instance}/events"),

@@ -39,6 +39,7 @@ FORMS = [
     "/tasks/{task}/claim",
     "/tasks/{task}/release",
     "/tasks/{task}",
+    "/procedures/",
 ]
 BAD_TOKENS = {"missing": None, "garbage": "not-a-token", "forged": "ImFiYyI.aaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbb"}
 
