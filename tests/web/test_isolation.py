@@ -37,6 +37,7 @@ PAGES = [
     ("POST", "/tasks/{held}/release"),
     ("POST", "/tasks/{open}/release"),
     ("GET", "/procedures/{process}/1.bpmn"),
+    ("GET", "/procedures/{process}/edit"),
 ]
 PAGE_LISTS = ["/", "/?scope=mine", "/?scope=groups", "/complaints/", "/complaints/?status=running",
               "/complaints/?status=error", "/admin/errors", "/procedures/"]
@@ -57,7 +58,7 @@ API_LISTS = ["/tasks", "/tasks?scope=mine", "/tasks?scope=groups", "/processes"]
 # Endpoints that take no id of another company's data (sign-in, language, static files), or only create in the
 # caller's own company (registering, publishing: see the tests at the end).
 NOT_COMPANY_DATA = {"static", "auth.login", "auth.logout", "auth.language", "api.token", "complaints.new",
-                    "api.publish"}
+                    "api.publish", "procedures.publish_json"}
 MISSING = {"instance": 987654, "held": "00000000-0000-0000-0000-000000000000", "process": "no_such_procedure",
            "open": "00000000-0000-0000-0000-000000000000", "done": "00000000-0000-0000-0000-000000000000"}
 ANSWERS = {"valid": "true", "grade": "level_1", "urgency": "urgent", "seen": "true"}

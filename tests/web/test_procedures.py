@@ -53,3 +53,21 @@ def test_download_gives_the_published_file_unchanged(acme, login):
     assert response.status_code == 200
     assert response.data == STANDARD.read_bytes()
     assert "complaint_standard-v1.bpmn" in response.headers["Content-Disposition"]
+
+
+def test_modeler_publish_returns_problems_by_element_as_json(database, acme, login):
+    owner = login(acme.email("owner"))
+    token = owner.csrf("/procedures/complaint_standard/edit")
+    broken = changed_standard().decode().replace('name="Quality"', 'name="Qualitty"')
+    response = owner.client.post("/procedures/publish.json", json={"xml": broken, "note": "x"},
+                                 headers={"X-CSRFToken": token})
+    assert response.status_code == 400
+    assert "grade_complaint" in {e["element"] for e in response.get_json()["errors"]}
+    response = owner.client.post("/procedures/publish.json", json={"xml": changed_standard().decode(), "note": "v2"},
+                                 headers={"X-CSRFToken": token})
+    assert (response.status_code, response.get_json()["version"]) == (201, 2)
+
+
+def test_only_owners_open_the_modeler(acme, login):
+    assert login(acme.email("service")).get("/procedures/complaint_standard/edit").status_code == 403
+    assert login(acme.email("owner")).get("/procedures/complaint_standard/edit").status_code == 200

@@ -40,6 +40,7 @@ FORMS = [
     "/tasks/{task}/release",
     "/tasks/{task}",
     "/procedures/",
+    "/procedures/publish.json",
 ]
 BAD_TOKENS = {"missing": None, "garbage": "not-a-token", "forged": "ImFiYyI.aaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbb"}
 
