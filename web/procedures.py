@@ -13,6 +13,7 @@ from wtforms.validators import Length, Optional
 from auth.directory import names_by_id
 from auth.models import Group, Role
 from engine import publishing
+from engine.errors import NotFound
 from engine.records import Instance, ProcessVersion
 from engine.xmlload import DiagramError
 from engine.specs import name_in
@@ -77,21 +78,15 @@ def _publish(form: UploadForm) -> list[tuple[str | None, str]]:
     return []
 
 
-def _latest(key: str) -> ProcessVersion:
-    version = db().scalar(sa.select(ProcessVersion).where(
-        ProcessVersion.company_id == current_user.company_id, ProcessVersion.process_key == key)
-        .order_by(ProcessVersion.version.desc()).limit(1))
-    if version is None:
-        abort(404)
-    return version
-
-
 @bp.get("/<key>/edit")
 @login_required
 @roles_required(*OWNERS)
 def edit(key: str):
     """The modeler, opened on the newest version of a procedure."""
-    version = _latest(key)
+    try:
+        version = publishing.latest_version(db(), current_user.company_id, key)
+    except NotFound:
+        abort(404)
     return render_template("procedures/edit.html", version=version, name=name_in(
         engine().compiled(version).element_names, key, locale_code()))
 
