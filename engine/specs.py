@@ -11,6 +11,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
@@ -155,12 +156,12 @@ class CompiledProcess:
     element_names: dict[str, dict[str, str]]
     lanes: frozenset[str] = frozenset()
 
-    @property
+    @cached_property  # the process is shared and read-only: compute once, not per task view
     def group_labels(self) -> dict[str, dict[str, str]]:
         """Translations of group names, taken from the lanes named after them."""
         return {names[""]: names for element_id, names in self.element_names.items() if element_id in self.lanes}
 
-    @property
+    @cached_property
     def field_labels(self) -> dict[str, dict[str, str]]:
         """Every declared form field's label ('' key) and translations, across the diagram's tasks."""
         return {f.id: {"": f.label or f.id, **f.labels} for task in self.tasks.values() for f in task.fields}
