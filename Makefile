@@ -23,15 +23,16 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# bpmn-js's distribution and licence as they are, and the modeler page bundled with esbuild
-# (static/vendor is git-ignored; the licences of what the bundle contains are copied beside it).
-static/vendor/.built: node_modules/.installed static/src/modeler.js
-	rm -rf static/vendor && mkdir -p static/vendor/bpmn-js static/vendor/modeler
+# bpmn-js's distribution and licence as they are, and each page script in static/src bundled with esbuild
+# (static/vendor is git-ignored; the licences of every bundled library are copied beside the bundles).
+BUNDLED := bpmn-js bpmn-js-properties-panel @bpmn-io/properties-panel camunda-bpmn-moddle camunda-bpmn-js-behaviors \
+           bpmn-js-bpmnlint bpmnlint dmn-js bpmn-js-differ bpmn-js-token-simulation diagram-js-minimap
+static/vendor/.built: node_modules/.installed $(shell find static/src -name '*.js' -o -name '*.css')
+	rm -rf static/vendor && mkdir -p static/vendor/bpmn-js static/vendor/bundles
 	cp -r node_modules/bpmn-js/dist/assets node_modules/bpmn-js/dist/*.production.min.js node_modules/bpmn-js/LICENSE static/vendor/bpmn-js/
-	node_modules/.bin/esbuild static/src/modeler.js --bundle --minify --log-level=warning --outfile=static/vendor/modeler/modeler.js
-	cp node_modules/@bpmn-io/properties-panel/dist/assets/properties-panel.css static/vendor/modeler/
-	for p in bpmn-js-properties-panel @bpmn-io/properties-panel camunda-bpmn-moddle camunda-bpmn-js-behaviors; do \
-	  cp node_modules/$$p/LICENSE static/vendor/modeler/LICENSE-$$(basename $$p); done
+	node_modules/.bin/esbuild static/src/*.js --bundle --minify --log-level=warning --outdir=static/vendor/bundles \
+	  --loader:.woff=file --loader:.woff2=file --loader:.ttf=file --loader:.eot=file --loader:.svg=file
+	for p in $(BUNDLED); do cp node_modules/$$p/LICENSE static/vendor/bundles/LICENSE-$$(basename $$p); done
 	touch $@
 
 translations: $(VENV)/.installed

@@ -42,7 +42,7 @@ def tasks_for(session: Session, engine: Engine, actor: Actor, scope: Scope = "al
     query = (
         sa.select(InboxTask, Instance)
         .join(Instance, Instance.id == InboxTask.instance_id)
-        .where(InboxTask.company_id == actor.company_id)
+        .where(InboxTask.company_id == actor.company_id, Instance.sandbox.is_(False))
         .order_by(InboxTask.priority.desc(), InboxTask.due_at.is_(None), InboxTask.due_at,
                   InboxTask.created_at.desc())
     )
@@ -52,7 +52,7 @@ def tasks_for(session: Session, engine: Engine, actor: Actor, scope: Scope = "al
 def visible_task(session: Session, engine: Engine, actor: Actor, task_id: str) -> TaskView | None:
     """One task, if it is in my company and I hold it or it is offered to me."""
     query = (sa.select(InboxTask, Instance).join(Instance, Instance.id == InboxTask.instance_id)
-             .where(InboxTask.id == task_id, InboxTask.company_id == actor.company_id))
+             .where(InboxTask.id == task_id, InboxTask.company_id == actor.company_id, Instance.sandbox.is_(False)))
     found = session.execute(_scoped(query, actor, "all")).first()
     return task_view(engine, *found) if found else None
 

@@ -1,4 +1,4 @@
-"""ORM rows the engine owns: published versions, instances, inbox rows and the event log."""
+"""ORM rows the engine owns: versions, decision tables, drafts, instances, inbox rows and the event log."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -9,8 +9,40 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from db import Base, UTCDateTime, utcnow
 
 
+process_version_decisions = sa.Table(
+    "process_version_decisions", Base.metadata,
+    sa.Column("process_version_id", sa.ForeignKey("process_versions.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("decision_version_id", sa.ForeignKey("decision_versions.id"), primary_key=True),
+)
+
+
+class DecisionVersion(Base):
+    """An immutable published DMN document (a decision table such as the grading table)."""
+
+    __tablename__ = "decision_versions"
+    __table_args__ = (
+        sa.UniqueConstraint("company_id", "decision_key", "version"),
+        sa.UniqueConstraint("company_id", "decision_key", "content_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id"), index=True)
+    decision_key: Mapped[str] = mapped_column(sa.String(200))
+    version: Mapped[int]
+    name: Mapped[str] = mapped_column(sa.String(200))
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    dmn_xml: Mapped[str] = mapped_column(sa.Text, deferred=True)
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ProcessVersion(Base):
-    """An immutable published diagram; its content hash identifies the parsed spec in the cache."""
+    """An immutable diagram with the decision versions it calls; its content hash identifies the cached spec.
+
+    `version` is None for a test version: a draft started in a test run, never published (publishing the
+    same content later numbers that row instead of adding another).
+    """
 
     __tablename__ = "process_versions"
     __table_args__ = (
@@ -21,13 +53,35 @@ class ProcessVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id"), index=True)
     process_key: Mapped[str] = mapped_column(sa.String(200))
-    version: Mapped[int]
+    version: Mapped[int | None]
     name: Mapped[str] = mapped_column(sa.String(200))
     content_hash: Mapped[str] = mapped_column(sa.String(64))
     bpmn_xml: Mapped[str] = mapped_column(sa.Text, deferred=True)  # read only when the spec is not cached
     note: Mapped[str] = mapped_column(sa.Text, default="")
     published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    decisions: Mapped[list[DecisionVersion]] = relationship(secondary=process_version_decisions, lazy="select",
+                                                            order_by=DecisionVersion.decision_key)
+
+
+class Draft(Base):
+    """The work in progress on one procedure or decision table, shared by the company's owners.
+
+    `revision` grows with every save; a save based on an older revision is refused, naming who saved since.
+    """
+
+    __tablename__ = "drafts"
+    __table_args__ = (sa.UniqueConstraint("company_id", "kind", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(8))  # "bpmn" or "dmn"
+    key: Mapped[str] = mapped_column(sa.String(200))
+    xml: Mapped[str] = mapped_column(sa.Text)
+    revision: Mapped[int] = mapped_column(default=1)
+    saved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Instance(Base):
@@ -41,6 +95,7 @@ class Instance(Base):
     version_id: Mapped[int] = mapped_column(sa.ForeignKey("process_versions.id"), index=True)
     business_key: Mapped[str] = mapped_column(sa.String(64))
     status: Mapped[str] = mapped_column(sa.String(16), default="running", index=True)
+    sandbox: Mapped[bool] = mapped_column(default=False, server_default=sa.false(), index=True)  # a test run
     end_element: Mapped[str | None] = mapped_column(sa.String(200))
     state: Mapped[str] = mapped_column(sa.Text)
     serializer_version: Mapped[str] = mapped_column(sa.String(32))

@@ -48,7 +48,8 @@ def index():
         problems = _publish(form)
         if not problems:
             return redirect(url_for("procedures.index"), 303)
-    versions = db().scalars(sa.select(ProcessVersion).where(ProcessVersion.company_id == current_user.company_id)
+    versions = db().scalars(sa.select(ProcessVersion).where(ProcessVersion.company_id == current_user.company_id,
+                                                              ProcessVersion.version.is_not(None))
                             .order_by(ProcessVersion.process_key, ProcessVersion.version.desc())).all()
     names = {v.id: name_in(engine().compiled(v).element_names, v.process_key, locale_code()) for v in versions}
     return render_template("procedures/index.html", versions=versions, form=form, problems=problems, names=names,

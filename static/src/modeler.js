@@ -6,6 +6,7 @@ import {
 } from 'bpmn-js-properties-panel';
 import CamundaBehaviorsModule from 'camunda-bpmn-js-behaviors/lib/camunda-platform';
 import camundaModdle from 'camunda-bpmn-moddle/resources/camunda.json';
+import '@bpmn-io/properties-panel/dist/assets/properties-panel.css';
 
 const page = document.getElementById('modeler');
 const problemList = document.getElementById('problems');
