@@ -15,6 +15,9 @@ MESSAGES = {
     "not_ready": "this task cannot be completed now; reload the case",
     "concurrent_change": "someone else changed this case at the same moment; reload and try again",
     "case_stopped": "this case is stopped by an error an administrator must resolve: {error}",
+    "draft_saved_by": "user {user_id} saved this draft at {saved_at}; your changes were not saved",
+    "cannot_migrate": "this case cannot move to that version: {reasons}",
+    "draft_gone": "this draft was published or discarded meanwhile; your changes were not saved",
 }
 
 

@@ -15,10 +15,11 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnBaseWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.camunda.serializer.task_spec import UserTaskConverter
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from engine.specs import CompiledProcess
+from engine.specs import CompiledProcess, KesuUserTask
 
 SERIALIZER_VERSION = "kesu-1"
 
@@ -45,12 +46,13 @@ class SpecReferenceConverter(BpmnWorkflowConverter):
 
 
 def _registry():
-    config = dict(CAMUNDA_CONFIG)
-    config[BpmnWorkflow] = SpecReferenceConverter
+    # Kesu's user task is listed so that diffs between versions (migration) can compare its specs.
+    config = {**CAMUNDA_CONFIG, BpmnWorkflow: SpecReferenceConverter, KesuUserTask: UserTaskConverter}
     return BpmnWorkflowSerializer.configure(config)
 
 
 _SERIALIZER = BpmnWorkflowSerializer(_registry(), version=SERIALIZER_VERSION)
+REGISTRY = _SERIALIZER.registry
 
 
 def dumps(workflow: BpmnWorkflow) -> str:

@@ -24,6 +24,9 @@ ENGINE_TEXT = {
     "not_ready": N_("This task cannot be completed now; reload the case."),
     "concurrent_change": N_("Someone else changed this case at the same moment; reload it and try again."),
     "case_stopped": N_("This case is stopped by an error an administrator must resolve: %(error)s"),
+    "cannot_migrate": N_("This case cannot move to that version: %(reasons)s"),
+    "draft_gone": N_("This draft was published or discarded meanwhile; your changes were not saved. Reload to see "
+                     "the newest version."),
 }
 
 
