@@ -27,3 +27,11 @@ def register(session: Session, engine: Engine, version: ProcessVersion, actor: A
     session.add(complaint)
     session.flush()
     return complaint
+
+
+def sample_values() -> dict[str, Any]:
+    """A made-up registered complaint, the start data of an owner's test run."""
+    return {"customer_name": "测试客户有限公司", "contact_person": "王测试", "contact": "13800000000",
+            "channel": "phone", "category": "product_quality", "product": "HX-200", "specification": "25 kg",
+            "contract_number": "TEST-001", "work_number": "", "content": "Sample complaint for a test run.",
+            "customer_request": "Replace the batch.", "complaint_number": "TEST"}

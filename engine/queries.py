@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from engine import serializer
 from engine.errors import NotFound
-from engine.records import Event, InboxTask, Instance, TaskCandidate
+from engine.records import DecisionVersion, Event, InboxTask, Instance, TaskCandidate
 from engine.runtime import Engine, current_data, jsonable
 from engine.views import Actor, InstanceView, TaskView
 
@@ -87,3 +87,13 @@ def instance_view(session: Session, engine: Engine, instance: Instance) -> Insta
 def events(session: Session, instance_id: int, company_id: int) -> list[Event]:
     get_instance(session, instance_id, company_id)
     return list(session.scalars(sa.select(Event).where(Event.instance_id == instance_id).order_by(Event.seq)))
+
+
+def latest_decisions(session: Session, company_id: int) -> list[DecisionVersion]:
+    """The newest version of each of the company's decision tables."""
+    newest = (sa.select(DecisionVersion.decision_key, sa.func.max(DecisionVersion.version).label("v"))
+              .where(DecisionVersion.company_id == company_id).group_by(DecisionVersion.decision_key).subquery())
+    return list(session.scalars(
+        sa.select(DecisionVersion).join(newest, sa.and_(DecisionVersion.decision_key == newest.c.decision_key,
+                                                        DecisionVersion.version == newest.c.v))
+        .where(DecisionVersion.company_id == company_id).order_by(DecisionVersion.decision_key)))

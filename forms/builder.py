@@ -16,6 +16,7 @@ from forms.builtin import CallbackForm
 from forms.fields import YesNoField
 
 BUILTIN_FORMS: dict[str, type[FlaskForm]] = {"callback": CallbackForm}
+BUILTIN_FORM_LABELS = {"callback": N_("Customer callback")}  # what the modeler offers for camunda:formKey
 LONG_TEXT = 200  # string fields allowing more than this are rendered as text areas
 
 _TYPES = ((YesNoField, "boolean"), (IntegerField, "long"), (DateField, "date"), (SelectField, "enum"))

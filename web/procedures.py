@@ -1,24 +1,32 @@
-"""Procedures: the company's published versions (who, when, why, how many running cases), upload and download."""
+"""Procedures: versions (who, when, why, how many running cases), upload, download, the modeler and its drafts."""
 from __future__ import annotations
+
+import json
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy.orm import Session
 from flask_wtf.file import FileField, FileRequired
 from wtforms import StringField
 from wtforms.validators import Length, Optional
 
 from auth.directory import names_by_id
-from auth.models import Group, Role
-from engine import publishing
-from engine.errors import NotFound
-from engine.records import Instance, ProcessVersion
-from engine.xmlload import DiagramError
+from auth.models import Group, Role, User
+from engine import drafts, publishing, queries
+from engine.errors import Conflict, NotFound
+from engine.records import Draft, Instance, ProcessVersion
 from engine.specs import name_in
+from engine.validation import check_diagram
+from engine.xmlload import DiagramError
+from forms.builder import BUILTIN_FORM_LABELS
 from web.context import db, engine, perform, roles_required
-from web.i18n import locale_code
+from web.errors import describe
+from web.i18n import locale_code, localtime
+from web.texts import modeler_texts, viewer_texts
 
 bp = Blueprint("procedures", __name__, url_prefix="/procedures")
 OWNERS = (Role.PROCESS_OWNER, Role.ADMIN)
@@ -37,6 +45,17 @@ def _running_counts(company_id: int) -> dict[int, int]:
         .group_by(Instance.version_id)).all())
 
 
+def _older_running_counts(versions: list[ProcessVersion], running: dict[int, int]) -> dict[str, int]:
+    """Per procedure, the running cases not on its newest version (the ones an owner could move)."""
+    newest: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    for v in versions:  # newest first within each procedure
+        newest.setdefault(v.process_key, v.id)
+        if v.id != newest[v.process_key]:
+            counts[v.process_key] = counts.get(v.process_key, 0) + running.get(v.id, 0)
+    return counts
+
+
 @bp.route("/", methods=["GET", "POST"])
 @login_required
 def index():
@@ -52,17 +71,26 @@ def index():
                                                               ProcessVersion.version.is_not(None))
                             .order_by(ProcessVersion.process_key, ProcessVersion.version.desc())).all()
     names = {v.id: name_in(engine().compiled(v).element_names, v.process_key, locale_code()) for v in versions}
+    running = _running_counts(current_user.company_id)
+    company_drafts = {d.key: d for d in db().scalars(sa.select(Draft).where(
+        Draft.company_id == current_user.company_id, Draft.kind == "bpmn"))}
     return render_template("procedures/index.html", versions=versions, form=form, problems=problems, names=names,
-                           running=_running_counts(current_user.company_id),
-                           people=names_by_id(db(), {v.published_by_id for v in versions}),
+                           running=running, older_running=_older_running_counts(versions, running),
+                           drafts=company_drafts, people=names_by_id(db(), {v.published_by_id for v in versions}
+                                                                     | {d.saved_by_id for d in company_drafts.values()}),
                            may_publish=current_user.role in {r.value for r in OWNERS}), 400 if problems else 200
 
 
 def _publish_bytes(data: bytes, note: str) -> ProcessVersion:
     """Check and publish a diagram for my company; raises DiagramError listing its problems."""
     company_id, user_id = current_user.company_id, current_user.id
-    groups = db().scalars(sa.select(Group.name).where(Group.company_id == company_id)).all()
-    return perform(lambda s: publishing.publish(s, company_id, data, user_id, note, groups))
+    groups = company_groups()
+
+    def publish(session: Session) -> ProcessVersion:
+        version = publishing.publish(session, company_id, data, user_id, note, groups)
+        drafts.discard_draft(session, company_id, "bpmn", version.process_key)
+        return version
+    return perform(publish)
 
 
 def _published_message(version: ProcessVersion) -> str:
@@ -79,33 +107,138 @@ def _publish(form: UploadForm) -> list[tuple[str | None, str]]:
     return []
 
 
+def company_groups() -> list[str]:
+    return list(db().scalars(sa.select(Group.name).where(Group.company_id == current_user.company_id)
+                             .order_by(Group.name)))
+
+
+def _newest(key: str) -> ProcessVersion | None:
+    try:
+        return publishing.latest_version(db(), current_user.company_id, key)
+    except NotFound:
+        return None
+
+
+def _draft_info(draft: Draft | drafts.DraftConflict | None) -> dict | None:
+    """Who saved the draft last and when, as the modeler shows it."""
+    if draft is None:
+        return None
+    return {"saved_by": names_by_id(db(), {draft.saved_by_id}).get(draft.saved_by_id, "?"),
+            "saved_at": localtime(draft.saved_at)}
+
+
+def _modeler_config(key: str, version: ProcessVersion | None, draft: Draft | None) -> dict:
+    """Everything the modeler script needs: where to load and save, and what owners may pick from."""
+    labels = engine().compiled(version).group_labels if version else {}
+    company_id, locale = current_user.company_id, locale_code()
+    users = db().execute(sa.select(User.email, User.name).where(User.company_id == company_id, User.active)
+                         .order_by(User.name)).all()
+    decisions = [{"key": d.decision_key, "name": d.name} for d in queries.latest_decisions(db(), company_id)]
+    return {
+        "key": key, "name": name_in(engine().compiled(version).element_names, key, locale) if version else key,
+        "locale": locale, "revision": draft.revision if draft else 0, "draft": _draft_info(draft),
+        "source_url": url_for("procedures.source", key=key),
+        "groups": [{"name": g, "label": name_in(labels, g, locale)} for g in company_groups()],
+        "users": [{"email": email, "name": name} for email, name in users],
+        "form_keys": [{"key": k, "label": _(label)} for k, label in BUILTIN_FORM_LABELS.items()],
+        "decisions": decisions, "csrf": generate_csrf(), "texts": modeler_texts(),
+        "urls": {"check": url_for("procedures.check_json"), "save": url_for("procedures.save_draft", key=key),
+                 "publish": url_for("procedures.publish_json"), "test_run": url_for("test_runs.start", key=key),
+                 "versions": url_for("procedures.index")},
+    }
+
+
 @bp.get("/<key>/edit")
 @login_required
 @roles_required(*OWNERS)
 def edit(key: str):
-    """The modeler, opened on the newest version of a procedure."""
-    try:
-        version = publishing.latest_version(db(), current_user.company_id, key)
-    except NotFound:
+    """The modeler, opened on the shared draft if there is one, else on the newest version."""
+    version = _newest(key)
+    draft = drafts.get_draft(db(), current_user.company_id, "bpmn", key)
+    if version is None and draft is None:
         abort(404)
-    return render_template("procedures/edit.html", version=version, name=name_in(
-        engine().compiled(version).element_names, key, locale_code()))
+    config = _modeler_config(key, version, draft)
+    return render_template("procedures/edit.html", config=config, name=config["name"], version=version, draft=draft)
+
+
+@bp.get("/<key>/source.bpmn")
+@login_required
+@roles_required(*OWNERS)
+def source(key: str):
+    """What the modeler opens: the draft's XML, else the newest version's."""
+    draft = drafts.get_draft(db(), current_user.company_id, "bpmn", key)
+    version = None if draft else _newest(key)
+    if draft is None and version is None:
+        abort(404)
+    return Response(draft.xml if draft else version.bpmn_xml, mimetype="application/xml")
+
+
+def json_xml() -> tuple[dict, bytes]:
+    """The request's JSON body and its diagram; 400 when there is none."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("xml"), str):
+        abort(Response(json.dumps({"message": _("Send the diagram as JSON: {\"xml\": ...}")}), 400,
+                       mimetype="application/json"))
+    return body, body["xml"].encode("utf-8")
+
+
+def problems_json(error: DiagramError) -> list[dict]:
+    return [{"element": element, "message": message} for element, message in error.problems]
+
+
+def check_problems(xml: bytes) -> list[dict]:
+    """The server's checks of a diagram, as the modeler lists them ([] when it could be published)."""
+    try:
+        check_diagram(xml, company_groups())
+    except DiagramError as error:
+        return problems_json(error)
+    return []
+
+
+@bp.post("/check.json")
+@login_required
+@roles_required(*OWNERS)
+def check_json():
+    """The modeler's live check: the same checks publishing runs, nothing stored."""
+    _body, xml = json_xml()
+    return jsonify(errors=check_problems(xml))
+
+
+@bp.post("/<key>/draft.json")
+@login_required
+@roles_required(*OWNERS)
+def save_draft(key: str):
+    """Save the shared draft unless someone saved since the editor loaded it; then say who and when."""
+    body, xml = json_xml()
+    company_id, user_id = current_user.company_id, current_user.id
+    base = body.get("revision") if isinstance(body.get("revision"), int) else 0
+    try:
+        draft = perform(lambda s: drafts.save_draft(s, company_id, "bpmn", key, body["xml"], base, user_id))
+    except drafts.DraftConflict as conflict:
+        info = _draft_info(conflict)
+        return jsonify(message=_("%(name)s saved this draft at %(at)s, after you opened it. Your changes were not "
+                                 "saved; they are still in the editor.", name=info["saved_by"], at=info["saved_at"]),
+                       revision=conflict.revision, **info), 409
+    except Conflict as error:
+        return jsonify(message=describe(error)), 409
+    except DiagramError as error:
+        return jsonify(message=_("The draft was not saved:"), errors=problems_json(error)), 400
+    return jsonify(message=_("Draft saved at %(at)s.", at=localtime(draft.saved_at)), revision=draft.revision,
+                   errors=check_problems(xml))
 
 
 @bp.post("/publish.json")
 @login_required
 @roles_required(*OWNERS)
 def publish_json():
-    """The modeler's 'check and publish': the same checks as the API, problems listed by element."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("xml"), str):
-        return jsonify(message=_("Send the diagram as JSON: {\"xml\": ..., \"note\": ...}")), 400
+    """The modeler's 'check and publish': the same checks as the API; publishing ends the draft."""
+    body, xml = json_xml()
     try:
-        version = _publish_bytes(body["xml"].encode("utf-8"), str(body.get("note") or "")[:500])
+        version = _publish_bytes(xml, str(body.get("note") or "")[:500])
     except DiagramError as error:
-        return jsonify(message=_("The diagram was not published:"),
-                       errors=[{"element": element, "message": message} for element, message in error.problems]), 400
-    return jsonify(message=_published_message(version), key=version.process_key, version=version.version), 201
+        return jsonify(message=_("The diagram was not published:"), errors=problems_json(error)), 400
+    return jsonify(message=_published_message(version), key=version.process_key, version=version.version,
+                   url=url_for("procedures.index", _anchor=f"{version.process_key}-{version.version}")), 201
 
 
 @bp.get("/<key>/<int:number>.bpmn")
@@ -119,3 +252,30 @@ def download(key: str, number: int):
         abort(404)
     return Response(version.bpmn_xml, mimetype="application/xml",
                     headers={"Content-Disposition": f'attachment; filename="{key}-v{number}.bpmn"'})
+
+
+def _published_numbers(key: str) -> list[int]:
+    return list(db().scalars(sa.select(ProcessVersion.version).where(
+        ProcessVersion.company_id == current_user.company_id, ProcessVersion.process_key == key,
+        ProcessVersion.version.is_not(None)).order_by(ProcessVersion.version.desc())))
+
+
+@bp.get("/<key>/diff")
+@login_required
+def diff(key: str):
+    """Two versions side by side, coloured by what was added, removed and changed (by default: the newest two)."""
+    numbers = _published_numbers(key)
+    if not numbers:
+        abort(404)
+    new = request.args.get("to", numbers[0], type=int)
+    older = [n for n in numbers if n < new]
+    old = request.args.get("from", older[0] if older else new, type=int)
+    if old not in numbers or new not in numbers:
+        abort(404)
+    side = {n: {"url": url_for("procedures.download", key=key, number=n), "label": _("Version %(n)s", n=n)}
+            for n in (old, new)}
+    config = {"old": side[old], "new": side[new], "locale": locale_code(), "texts": viewer_texts()}
+    name = name_in(engine().compiled(publishing.latest_version(db(), current_user.company_id, key)).element_names,
+                   key, locale_code())
+    return render_template("procedures/diff.html", key=key, name=name, versions=numbers, old=old, new=new,
+                           config=config)

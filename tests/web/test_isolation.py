@@ -6,6 +6,7 @@ endpoint that none of these lists covers.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
@@ -13,7 +14,8 @@ import sqlalchemy as sa
 from auth.accounts import create_user
 from auth.models import Company as CompanyRow
 from conftest import COMPLAINT, GROUPS, PASSWORD, STANDARD
-from engine.publishing import publish
+from engine.drafts import save_draft
+from engine.publishing import publish, trial_version
 from engine.records import Event, InboxTask, Instance
 
 ACME_CUSTOMER = "Acme 独有客户 甲"
@@ -38,6 +40,13 @@ PAGES = [
     ("POST", "/tasks/{open}/release"),
     ("GET", "/procedures/{process}/1.bpmn"),
     ("GET", "/procedures/{process}/edit"),
+    ("GET", "/procedures/{process}/source.bpmn"),
+    ("GET", "/procedures/{process}/diff"),
+    ("GET", "/procedures/{process}/migrate"),
+    ("POST", "/procedures/{process}/migrate"),
+    ("GET", "/procedures/test-runs/{testrun}"),
+    ("GET", "/procedures/test-runs/{testrun}/diagram.bpmn"),
+    ("POST", "/procedures/test-runs/{testrun}/tasks/{testtask}"),
 ]
 PAGE_LISTS = ["/", "/?scope=mine", "/?scope=groups", "/complaints/", "/complaints/?status=running",
               "/complaints/?status=error", "/admin/errors", "/procedures/"]
@@ -58,9 +67,11 @@ API_LISTS = ["/tasks", "/tasks?scope=mine", "/tasks?scope=groups", "/processes"]
 # Endpoints that take no id of another company's data (sign-in, language, static files), or only create in the
 # caller's own company (registering, publishing: see the tests at the end).
 NOT_COMPANY_DATA = {"static", "auth.login", "auth.logout", "auth.language", "api.token", "complaints.new",
-                    "api.publish", "procedures.publish_json"}
+                    "api.publish", "procedures.publish_json", "procedures.check_json", "procedures.save_draft",
+                    "test_runs.start"}
 MISSING = {"instance": 987654, "held": "00000000-0000-0000-0000-000000000000", "process": "no_such_procedure",
-           "open": "00000000-0000-0000-0000-000000000000", "done": "00000000-0000-0000-0000-000000000000"}
+           "open": "00000000-0000-0000-0000-000000000000", "done": "00000000-0000-0000-0000-000000000000",
+           "testrun": 987654, "testtask": "00000000-0000-0000-0000-000000000000"}
 ANSWERS = {"valid": "true", "grade": "level_1", "urgency": "urgent", "seen": "true"}
 
 FRAGILE = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -100,12 +111,18 @@ def task(client, instance_id: int, element_id: str) -> dict:
 
 
 @pytest.fixture()
-def acme_ids(database, acme, api) -> dict:
-    """acme's things a rival might try: a complaint, held / open / done tasks, a private procedure, a stopped case."""
+def acme_ids(database, engine, acme, api) -> dict:
+    """acme's things a rival might try: a complaint, held / open / done tasks, a private procedure with a draft,
+    a stopped case, and a test run."""
+    private = STANDARD.read_bytes().replace(b'"complaint_standard"', f'"{PRIVATE_KEY}"'.encode())
+    tester = replace(acme.actor("owner"), tester=True)
     with database.session() as s:
-        publish(s, acme.id, STANDARD.read_bytes().replace(b'"complaint_standard"', f'"{PRIVATE_KEY}"'.encode()),
-                acme.users["owner"].id, "", GROUPS)
+        publish(s, acme.id, private, acme.users["owner"].id, "", GROUPS)
         publish(s, acme.id, FRAGILE, acme.users["owner"].id, "", GROUPS)
+        save_draft(s, acme.id, "bpmn", PRIVATE_KEY, private.decode(), 0, acme.users["owner"].id)
+        trial = engine.start(s, trial_version(s, acme.id, private, acme.users["owner"].id, GROUPS), tester,
+                             COMPLAINT, "TEST-acme")
+        testrun, testtask = trial.id, s.scalar(sa.select(InboxTask.id).where(InboxTask.instance_id == trial.id))
     service = api(acme.email("service"))
     data = {**COMPLAINT, "customer_name": ACME_CUSTOMER}
     held = ok(service.post("/processes/complaint_standard/instances", {"data": data}), 201)
@@ -116,7 +133,8 @@ def acme_ids(database, acme, api) -> dict:
     assert service.post(f"/tasks/{stopped['tasks'][0]['id']}/complete", {"data": {"seen": True}}).status_code == 422
     return {"instance": held["id"], "held": held["tasks"][0]["id"],
             "open": task(service, moved["id"], "grade_complaint")["id"], "done": moved["tasks"][0]["id"],
-            "process": PRIVATE_KEY, "instances": (held["id"], moved["id"], stopped["id"])}
+            "process": PRIVATE_KEY, "instances": (held["id"], moved["id"], stopped["id"], testrun),
+            "testrun": testrun, "testtask": testtask}
 
 
 @pytest.fixture()
@@ -143,7 +161,8 @@ def acme_state(database, acme) -> tuple:
 
 def leaks(body: str, ids: dict) -> list[str]:
     """acme markers found in a rival's response."""
-    markers = [ACME_CUSTOMER, ids["held"], ids["open"], ids["done"], PRIVATE_KEY, "Fragile"]
+    markers = [ACME_CUSTOMER, ids["held"], ids["open"], ids["done"], PRIVATE_KEY, "Fragile", "TEST-acme",
+               ids["testtask"]]
     markers += [f"/complaints/{i}\"" for i in ids["instances"]] + [f'"instance_id": {i},' for i in ids["instances"]]
     return [m for m in markers if m in body]
 
@@ -251,7 +270,7 @@ def test_rival_cannot_start_acme_private_procedure_but_acme_can(acme, api, acme_
 
 def test_every_endpoint_with_company_data_is_in_an_isolation_list(app):
     """Adding an endpoint without adding it to PAGES/PAGE_LISTS/API/API_LISTS above fails here."""
-    sample = {"instance": 1, "held": "t", "open": "t", "done": "t", "process": "p"}
+    sample = {"instance": 1, "held": "t", "open": "t", "done": "t", "process": "p", "testrun": 1, "testtask": "t"}
     adapter = app.url_map.bind("localhost")
     covered = {adapter.match(path.format(**sample), method=method)[0] for method, path in PAGES}
     covered |= {adapter.match(path.split("?")[0], method="GET")[0] for path in PAGE_LISTS}

@@ -41,6 +41,11 @@ FORMS = [
     "/tasks/{task}",
     "/procedures/",
     "/procedures/publish.json",
+    "/procedures/check.json",
+    "/procedures/complaint_standard/draft.json",
+    "/procedures/complaint_standard/test-runs",
+    "/procedures/complaint_standard/migrate",
+    "/procedures/test-runs/1/tasks/{task}",
 ]
 BAD_TOKENS = {"missing": None, "garbage": "not-a-token", "forged": "ImFiYyI.aaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbb"}
 

@@ -1,0 +1,99 @@
+"""Move running complaints to a newer version: a dry run per complaint, then each one in its own transaction."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy.orm import Session
+
+from engine import migration, publishing
+from engine.errors import EngineError, NotFound
+from engine.records import Instance, ProcessVersion
+from engine.specs import name_in
+from web.context import actor, db, engine, perform, roles_required
+from web.errors import describe
+from web.i18n import locale_code
+from web.procedures import OWNERS
+
+bp = Blueprint("migrate", __name__, url_prefix="/procedures")
+
+
+class MigrateForm(FlaskForm):
+    """The complaints to move are checkboxes named `instance`; the form carries the CSRF token."""
+
+
+def _target(key: str) -> ProcessVersion:
+    """The version to move to: ?to=N, else the newest."""
+    number = request.values.get("to", type=int)
+    query = sa.select(ProcessVersion).where(ProcessVersion.company_id == current_user.company_id,
+                                            ProcessVersion.process_key == key, ProcessVersion.version.is_not(None))
+    if number is None:
+        try:
+            return publishing.latest_version(db(), current_user.company_id, key)
+        except NotFound:
+            abort(404)
+    version = db().scalar(query.where(ProcessVersion.version == number))
+    if version is None:
+        abort(404)
+    return version
+
+
+def _older_running(session: Session, target: ProcessVersion) -> list[Instance]:
+    """The company's real running cases of this procedure on versions older than the target."""
+    return list(session.scalars(
+        sa.select(Instance).join(ProcessVersion, Instance.version_id == ProcessVersion.id)
+        .where(Instance.company_id == target.company_id, Instance.status == "running", Instance.sandbox.is_(False),
+               ProcessVersion.process_key == target.process_key, ProcessVersion.version < target.version)
+        .order_by(Instance.id)))
+
+
+def _page(target: ProcessVersion, checks: list[migration.MigrationCheck], results=None, status: int = 200):
+    locale = locale_code()
+    running = {i.id: i for i in _older_running(db(), target)}
+    open_now = {c.instance_id: [name_in(engine().compiled(running[c.instance_id].version).element_names, e, locale)
+                                for e in c.current_elements] for c in checks if c.instance_id in running}
+    return render_template("procedures/migrate.html", target=target, checks=checks, results=results or [],
+                           versions={i: row.version.version for i, row in running.items()}, open_now=open_now,
+                           form=MigrateForm(), title=name_in(engine().compiled(target).element_names,
+                                                             target.process_key, locale)), status
+
+
+@bp.get("/<key>/migrate")
+@login_required
+@roles_required(*OWNERS)
+def dry_run(key: str):
+    """Per running complaint on an older version: can it move to the target, and if not, why not."""
+    target = _target(key)
+    return _page(target, migration.plan(db(), engine(), _older_running(db(), target), target))
+
+
+def _move_one(instance_id: int, target_id: int) -> str | None:
+    """Migrate one complaint in its own transaction; the reason it failed, or None."""
+    def move(session: Session) -> None:
+        instance = session.scalar(sa.select(Instance).where(Instance.id == instance_id,
+                                                            Instance.company_id == current_user.company_id))
+        if instance is None:
+            raise NotFound("no_such_case")
+        migration.migrate(session, engine(), instance, session.get(ProcessVersion, target_id), actor())
+    try:
+        perform(move)
+    except EngineError as error:
+        return describe(error)
+    return None
+
+
+@bp.post("/<key>/migrate")
+@login_required
+@roles_required(*OWNERS)
+def apply(key: str):
+    """Move the chosen complaints one by one, so one that cannot move does not hold back the others."""
+    target = _target(key)
+    if not MigrateForm().validate_on_submit():
+        abort(400)
+    chosen = [int(v) for v in request.form.getlist("instance") if v.isdigit()]
+    keys = dict(db().execute(sa.select(Instance.id, Instance.business_key).where(
+        Instance.id.in_(chosen), Instance.company_id == current_user.company_id)).all())
+    results = [(keys[i], _move_one(i, target.id)) for i in chosen if i in keys]
+    checks = migration.plan(db(), engine(), _older_running(db(), target), target)
+    return _page(target, checks, results)
