@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from auth.accounts import AccountError, company_named, create_company, create_user
 from auth.models import Role
 from demo import load_demo
-from engine import publishing
+from engine import decisions, publishing
 from engine.xmlload import DiagramError
 
 kesu = AppGroup("kesu", help="Kesu administration.")
@@ -58,21 +58,32 @@ def user_create(company_name: str, email: str, role: str, groups: tuple[str, ...
     click.echo(f"created {user.role} {user.email} in {company_name}")
 
 
+def _publish_file(session, company_id: int, path: Path, note: str) -> list[str]:
+    """Publish a .dmn decision table (and new versions of the procedures calling it) or a BPMN procedure."""
+    if path.suffix.lower() == ".dmn":
+        table, callers = decisions.publish_decision(session, company_id, path.read_bytes(), None, note)
+        return [f"published decision table {table.decision_key} version {table.version}",
+                *(f"published {v.process_key} version {v.version} using it" for v in callers)]
+    version = publishing.publish(session, company_id, path.read_bytes(), None, note)
+    return [f"published {version.process_key} version {version.version}"]
+
+
 @kesu.command("publish")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--company", "company_name", required=True)
 @click.option("--note", default="")
 def publish(path: Path, company_name: str, note: str) -> None:
-    """Publish a BPMN file as the company's next version of its procedure."""
+    """Publish a BPMN file as the company's next version of its procedure, or a DMN file as the next version
+    of its decision table."""
     try:
         with _database().session() as s:
             company = company_named(s, company_name)
             if company is None:
                 raise click.ClickException(f"no company called {company_name!r}")
-            version = publishing.publish(s, company.id, path.read_bytes(), None, note)
+            lines = _publish_file(s, company.id, path, note)
     except DiagramError as error:
         raise click.ClickException("\n".join(f"{el or 'diagram'}: {msg}" for el, msg in error.problems)) from None
-    click.echo(f"published {version.process_key} version {version.version}")
+    click.echo("\n".join(lines))
 
 
 @kesu.command("demo")

@@ -1,5 +1,5 @@
-"""Demo data for `make run`: two companies (to show isolation), a user for every role, the standard
-procedure published, and a few complaints at different steps. Running it again changes nothing."""
+"""Demo data for `make run`: two companies (to show isolation), a user for every role, the shipped decision
+tables and procedures published, and a few complaints at different steps. Running it again changes nothing."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,11 +10,19 @@ from auth.accounts import company_named, create_company, create_user
 from auth.directory import actor_for
 from complaints.registration import register
 from engine import queries
+from engine.decisions import publish_decision
 from engine.publishing import latest_version, publish
 from engine.runtime import Engine
 
 PASSWORD = "kesu-demo-2026"
-STANDARD = Path(__file__).resolve().parent / "processes" / "complaint_standard.bpmn"
+PROCESSES = Path(__file__).resolve().parent / "processes"
+DECISION_TABLES = ("grading.dmn", "complaint_class.dmn")  # before the procedures that call them
+SHIPPED = (  # file, the note of its first version
+    ("complaint_standard.bpmn", "标准流程首次发布"),
+    ("complaint_qp07.bpmn", "QP07 客户投诉处理程序（化工）首次发布"),
+    ("complaint_ecommerce.bpmn", "电商平台投诉管理制度首次发布"),
+    ("complaint_graded.bpmn", "分级投诉处理流程首次发布"),
+)
 GROUPS = ("Customer Service", "Handling Department", "Quality", "Management")
 
 COMPANIES = {
@@ -47,7 +55,10 @@ def _company(session: Session, name: str, domain: str):
     company = create_company(session, name)
     users = {local: create_user(session, company, f"{local}@{domain}", role, PASSWORD, groups, display)
              for local, display, role, groups in USERS}
-    publish(session, company.id, STANDARD.read_bytes(), users["owner"].id, "标准流程首次发布", GROUPS)
+    for table in DECISION_TABLES:
+        publish_decision(session, company.id, (PROCESSES / table).read_bytes(), users["owner"].id, "分级规则首次发布")
+    for filename, note in SHIPPED:
+        publish(session, company.id, (PROCESSES / filename).read_bytes(), users["owner"].id, note, GROUPS)
     return company, users
 
 

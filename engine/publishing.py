@@ -67,14 +67,20 @@ def _number(session: Session, version: ProcessVersion, user_id: int | None, note
     return version
 
 
+def check(session: Session, company_id: int, xml: bytes,
+          groups: Iterable[str] | None = None) -> tuple[CompiledProcess, list[DecisionVersion]]:
+    """Everything publishing checks, without writing: the diagram, and the decision tables it calls."""
+    compiled = check_diagram(xml, groups)
+    return compiled, _called_decisions(session, company_id, compiled)
+
+
 def publish(session: Session, company_id: int, xml: bytes, user_id: int | None, note: str = "",
             groups: Iterable[str] | None = None) -> ProcessVersion:
     """Validate and publish; the same content published again returns the existing version.
 
     Content that so far only ran in test runs gets its number now, on the row its test instances use.
     """
-    compiled = check_diagram(xml, groups)
-    decisions = _called_decisions(session, company_id, compiled)
+    compiled, decisions = check(session, company_id, xml, groups)
     version = _version_row(session, company_id, compiled.key, compiled.name, xml.decode("utf-8"), decisions, user_id)
     return _number(session, version, user_id, note)
 
@@ -82,8 +88,7 @@ def publish(session: Session, company_id: int, xml: bytes, user_id: int | None, 
 def trial_version(session: Session, company_id: int, xml: bytes, user_id: int | None,
                  groups: Iterable[str] | None = None) -> ProcessVersion:
     """An unnumbered version of a draft for test runs (or the published one with the same content)."""
-    compiled = check_diagram(xml, groups)
-    decisions = _called_decisions(session, company_id, compiled)
+    compiled, decisions = check(session, company_id, xml, groups)
     return _version_row(session, company_id, compiled.key, compiled.name, xml.decode("utf-8"), decisions, user_id)
 
 

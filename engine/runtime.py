@@ -20,7 +20,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import IntermediateCatchEvent, BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
@@ -51,7 +51,8 @@ def jsonable(value: Any) -> Any:
 
 def current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
     """The case's data now: that of its live tasks, or of the last task that finished."""
-    live = [t for t in workflow.tasks.values() if t.has_state(LIVE)]
+    live = sorted((t for t in workflow.get_tasks(state=LIVE) if t.id not in workflow.subprocesses),
+                  key=lambda t: t.last_state_change)  # subprocess tasks too; their parent task's data is stale
     if live:
         merged: dict[str, Any] = {}
         for task in live:
@@ -64,6 +65,14 @@ def current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
 def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
     keys = sorted(set(before) | set(after))
     return {k: {"from": before.get(k), "to": after.get(k)} for k in keys if before.get(k) != after.get(k)}
+
+
+def _find_task(workflow: BpmnWorkflow, task_id: str) -> Task | None:
+    """A task of the workflow or of any of its subprocesses."""
+    try:
+        return workflow.get_task_from_id(UUID(task_id))
+    except TaskNotFoundException:
+        return None
 
 
 def _element(task: Task) -> str:
@@ -225,8 +234,9 @@ class Engine:
         self.clock = clock
 
     def compiled(self, version: ProcessVersion) -> CompiledProcess:
-        """The version's parsed spec; its XML is loaded from the database only on a cache miss."""
-        return self.specs.get(version.content_hash, lambda: version.bpmn_xml)
+        """The version's parsed spec; its XML and decision tables are loaded from the database only on a cache miss."""
+        return self.specs.get(version.content_hash, lambda: version.bpmn_xml,
+                              lambda: [decision.dmn_xml for decision in version.decisions])
 
     def fields_of(self, meta: TaskMeta) -> tuple[FieldSpec, ...]:
         """The fields a task declares: in the diagram, or in the built-in form its formKey names."""
@@ -242,14 +252,17 @@ class Engine:
 
     def start(self, session: Session, version: ProcessVersion, actor: Actor, data: dict[str, Any],
               business_key: str) -> Instance:
-        """Create an instance of `version` with `data` and run it to its first wait state."""
-        if version.company_id != actor.company_id:
+        """Create an instance of `version` with `data` and run it to its first wait state.
+
+        A test run (`actor.tester`) makes a sandbox instance, which inboxes, lists and reports never show.
+        """
+        if version.company_id != actor.company_id or (version.version is None and not actor.tester):
             raise NotFound("no_such_procedure", key=version.process_key)
         process = self.compiled(version)
         workflow = BpmnWorkflow(process.spec, process.subprocess_specs, script_engine=self.script_engine)
         instance = Instance(company_id=version.company_id, version=version, version_id=version.id,
                             business_key=business_key, state="", serializer_version=serializer.SERIALIZER_VERSION,
-                            started_by_id=actor.user_id, created_at=self.clock())
+                            started_by_id=actor.user_id, created_at=self.clock(), sandbox=actor.tester)
         session.add(instance)
         session.flush()
         step = Step(self, session, instance, actor, workflow)
@@ -290,7 +303,7 @@ class Engine:
         if row.assignee_id not in (None, actor.user_id):
             raise self._held_by(session, row)
         step = Step(self, session, instance, actor)
-        task = step.workflow.tasks.get(UUID(row.id))
+        task = _find_task(step.workflow, row.id)
         if task is None or task.state != TaskState.READY:
             raise Conflict("not_ready")
         meta = step.process.tasks[row.element_id]
@@ -343,7 +356,9 @@ class Engine:
         if found is None:
             self._raise_missing(session, task_id, actor)
         row, instance, is_offered = found
-        if not (is_offered or row.assignee_id == actor.user_id):
+        if instance.sandbox != actor.tester:  # test runs and real cases never mix
+            raise NotFound("no_such_task")
+        if not (is_offered or row.assignee_id == actor.user_id or actor.tester):
             raise Forbidden("not_offered")
         if instance.status == "error":
             raise Conflict("case_stopped", error=instance.error)

@@ -3,22 +3,33 @@
 The camunda flavour of SpiffWorkflow's parser is extended to read the Camunda attributes the stock
 parser leaves in the XML (candidateGroups, candidateUsers, assignee, dueDate, priority), and to read
 `camunda:formData` even when no formKey is given (Camunda Modeler writes it that way).
+
+Business rule tasks run the DMN decision tables a version is pinned to, parsed together with its diagram.
+SpiffWorkflow's DMN engine is adjusted to keep the hit policies it names (UNIQUE refuses overlapping rules,
+FIRST stops at the first match) and to read input entries the way dmn-js writes them (`> 5`, `"A","B"`).
 """
 from __future__ import annotations
 
+import ast
 import hashlib
+import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from lxml import etree
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.camunda.parser import CamundaParser
-from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, UserTaskParser
+from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, BusinessRuleTaskParser, UserTaskParser
+from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.camunda.specs.user_task import Form, UserTask
+from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
+from SpiffWorkflow.dmn.specs.model import Rule
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.xmlload import load_xml
 
@@ -70,11 +81,110 @@ class KesuUserTaskParser(UserTaskParser):
                 del self.node.attrib["{%s}formKey" % CAMUNDA_MODEL_NS]
 
 
+HIT_POLICIES = ("UNIQUE", "FIRST", "COLLECT")  # what KesuDMNEngine evaluates as DMN defines them
+DMN_INPUT = "dmninputexpr"  # the name an input entry's test sees the input value under
+_INPUT_MARK = re.compile(r"\?(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)")  # a `?` outside quotes: the input value
+
+
+def entry_source(entry: str) -> str:
+    """The Python test an input entry stands for, on the input value named DMN_INPUT.
+
+    `? < 10` uses the value where the `?` is; a value (`"A"`, `5`) is compared with it; several values
+    (`"A","B"`) are any of them; anything else is an operator test with the value on its left (`> 5`, `in r`).
+    """
+    text = entry.strip()
+    if _INPUT_MARK.search(text):
+        return _INPUT_MARK.sub(DMN_INPUT, text)
+    try:
+        parsed = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return f"{DMN_INPUT} {text}"
+    return f"{DMN_INPUT} in ({text})" if isinstance(parsed, ast.Tuple) else f"{DMN_INPUT} == ({text})"
+
+
+class KesuDMNEngine(DMNEngine):
+    """SpiffWorkflow's DMN engine with DMN's hit policies, reading input entries with entry_source.
+
+    The stock engine returns the first match for UNIQUE, evaluates every rule for FIRST, and tells a test
+    (`> 5`) from a value by a SyntaxError that the sandbox reports as a SandboxError, so `> 5` fails there.
+    """
+
+    def evaluate(self, input_expr: str, match_expr: str | None, task) -> bool:
+        if match_expr is None:  # '-': any value
+            return True
+        engine = task.workflow.script_engine
+        value = engine.evaluate(task, input_expr)
+        return bool(engine.evaluate(task, entry_source(match_expr), external_context={DMN_INPUT: value}))
+
+    def _matches(self, rule: Rule, task) -> bool:
+        try:
+            return all(self.evaluate(entry.input.expression, entry.lhs[0], task) for entry in rule.inputEntries)
+        except SpiffWorkflowException as error:
+            error.add_note(f"Rule failed on row {rule.row_number}")
+            raise
+        except Exception as error:  # a sandbox refusal or a Python error in an entry
+            raise WorkflowTaskException(f"row {rule.row_number}: {error}", task=task, exception=error) from error
+
+    def decide(self, task) -> list[Rule]:
+        policy = self.decision_table.hit_policy
+        matched = []
+        for rule in self.decision_table.rules:
+            if self._matches(rule, task):
+                matched.append(rule)
+                if policy == "FIRST":
+                    break
+        if policy == "UNIQUE" and len(matched) > 1:
+            rows = ", ".join(str(rule.row_number) for rule in matched)
+            raise WorkflowTaskException(f"rows {rows} all match, but hit policy UNIQUE allows only one", task=task)
+        return matched
+
+    def result(self, task) -> dict:
+        """Every output is set even when no rule matches (None, or [] when collecting), as in Camunda."""
+        empty = [] if self.decision_table.hit_policy == "COLLECT" else None
+        outputs = {output.name or output.label: empty for output in self.decision_table.outputs}
+        return {**outputs, **super().result(task)}
+
+
+class UnboundDecision:
+    """Stands in for a decision table while a diagram is checked on its own; such a spec never runs."""
+
+    def __init__(self, ref: str) -> None:
+        self.ref = ref
+
+    def result(self, task) -> dict:
+        raise WorkflowTaskException(f"decision table {self.ref} is not loaded", task=task)
+
+
+class KesuBusinessRuleTaskParser(BusinessRuleTaskParser):
+    """A business rule task must name its decision table; a missing camunda:decisionRef is a problem, not a crash."""
+
+    @staticmethod
+    def get_decision_ref(node) -> str:
+        return node.get(f"{{{CAMUNDA_MODEL_NS}}}decisionRef", "")
+
+    def create_task(self) -> BusinessRuleTask:
+        if not self.get_decision_ref(self.node):
+            self.raise_validation_exception("this business rule task names no decision table (camunda:decisionRef)")
+        return super().create_task()
+
+
 class KesuParser(CamundaParser):
+    """The camunda parser with Kesu's task specs; `bind_decisions=False` checks a diagram without its DMN."""
+
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("userTask"): (KesuUserTaskParser, KesuUserTask),
+        full_tag("businessRuleTask"): (KesuBusinessRuleTaskParser, BusinessRuleTask),
     }
+
+    def __init__(self, bind_decisions: bool = True) -> None:
+        super().__init__()
+        self.bind_decisions = bind_decisions
+
+    def get_engine(self, decision_ref: str, node) -> KesuDMNEngine | UnboundDecision:
+        if not self.bind_decisions:
+            return UnboundDecision(decision_ref)
+        return KesuDMNEngine(super().get_engine(decision_ref, node).decision_table)
 
 
 @dataclass(frozen=True)
@@ -155,6 +265,7 @@ class CompiledProcess:
     flows: dict[tuple[str, str], Flow]
     element_names: dict[str, dict[str, str]]
     lanes: frozenset[str] = frozenset()
+    decision_refs: dict[str, str] = field(default_factory=dict)  # business rule task id -> decision key
 
     @cached_property  # the process is shared and read-only: compute once, not per task view
     def group_labels(self) -> dict[str, dict[str, str]]:
@@ -240,9 +351,20 @@ def executable_process_ids(tree: etree._ElementTree) -> list[str]:
     return [p.get("id") for p in tree.iter(f"{{{BPMN_NS}}}process") if p.get("isExecutable") == "true"]
 
 
-def compile_process(tree: etree._ElementTree, digest: str, filename: str = "diagram.bpmn") -> CompiledProcess:
-    """Parse an already safely-loaded diagram; raises SpiffWorkflow's ValidationException on errors."""
-    parser = KesuParser()
+def _decision_refs(tree: etree._ElementTree) -> dict[str, str]:
+    return {node.get("id"): node.get(f"{{{CAMUNDA_MODEL_NS}}}decisionRef", "")
+            for node in tree.iter(f"{{{BPMN_NS}}}businessRuleTask")}
+
+
+def compile_process(tree: etree._ElementTree, digest: str, filename: str = "diagram.bpmn",
+                    decisions: Sequence[etree._ElementTree] | None = None) -> CompiledProcess:
+    """Parse an already safely-loaded diagram; raises SpiffWorkflow's ValidationException on errors.
+
+    `decisions` are the DMN documents its business rule tasks call; None checks the diagram alone.
+    """
+    parser = KesuParser(bind_decisions=decisions is not None)
+    for number, decision in enumerate(decisions or (), 1):
+        parser.add_dmn_xml(decision.getroot(), filename=f"decision-{number}.dmn")
     parser.add_bpmn_xml(tree, filename=filename)
     key = executable_process_ids(tree)[0]
     spec = parser.get_spec(key)
@@ -256,6 +378,7 @@ def compile_process(tree: etree._ElementTree, digest: str, filename: str = "diag
         key=key, name=spec.description or key, content_hash=digest, spec=spec,
         subprocess_specs=subprocess_specs, tasks=tasks, flows=_flows(tree), element_names=_element_names(tree),
         lanes=frozenset(lane.get("id") for lane in tree.iter(f"{{{BPMN_NS}}}lane")),
+        decision_refs=_decision_refs(tree),
     )
 
 
@@ -267,13 +390,16 @@ class SpecCache:
         self._size = size
         self._lock = threading.Lock()
 
-    def get(self, digest: str, xml: Callable[[], str]) -> CompiledProcess:
-        """The parsed spec for a content hash; `xml()` is called only when it is not cached yet."""
+    def get(self, digest: str, xml: Callable[[], str],
+            decisions: Callable[[], Iterable[str]] = tuple) -> CompiledProcess:
+        """The parsed spec for a content hash; `xml()` and `decisions()` (the DMN documents it calls) are
+        called only when it is not cached yet."""
         with self._lock:
             if digest in self._items:
                 self._items.move_to_end(digest)
                 return self._items[digest]
-        compiled = compile_process(load_xml(xml().encode("utf-8")), digest)
+        compiled = compile_process(load_xml(xml().encode("utf-8")), digest,
+                                   decisions=[load_xml(dmn.encode("utf-8")) for dmn in decisions()])
         with self._lock:
             self._items[digest] = compiled
             while len(self._items) > self._size:

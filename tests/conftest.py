@@ -18,12 +18,14 @@ from auth.accounts import create_company, create_user
 from auth.directory import actor_for
 from auth.models import User
 from db import Base, Database
+from engine.decisions import publish_decision
 from engine.publishing import publish
 from engine.records import ProcessVersion
 from engine.views import Actor
 
 ROOT = Path(__file__).resolve().parent.parent
 STANDARD = ROOT / "processes" / "complaint_standard.bpmn"
+GRADING_TABLE = ROOT / "processes" / "grading.dmn"
 PASSWORD = "correct-horse-battery"
 GROUPS = ("Customer Service", "Handling Department", "Quality", "Management")
 PEOPLE = {  # key: (role, groups)
@@ -107,6 +109,7 @@ def make_company(database: Database, name: str, domain: str) -> Company:
         result = Company(company.id, company.name, company.timezone)
         for key, (role, groups) in PEOPLE.items():
             result.users[key] = create_user(s, company, f"{key}@{domain}", role, PASSWORD, groups, key.title())
+        publish_decision(s, company.id, GRADING_TABLE.read_bytes(), result.users["owner"].id, "first")
         result.version = publish(s, company.id, STANDARD.read_bytes(), result.users["owner"].id, "first", GROUPS)
         for user in result.users.values():
             _ = user.group_names, user.company  # load before the session closes
@@ -200,6 +203,12 @@ COMPLAINT = {
 @pytest.fixture()
 def complaint_data() -> dict:
     return dict(COMPLAINT)
+
+
+# What quality records on the standard procedure's grade_complaint for a routine case (the grading table: level 4).
+GRADING = {"handling_cost": 20000, "affected_kw": 0, "defect_type": "none", "major_impact": False, "lawsuit": False,
+           "repeated": False, "safety_hazard": False, "group_complaint": False, "media_exposure": False,
+           "urgency": "urgent"}
 
 
 def count(database: Database, model) -> int:

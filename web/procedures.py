@@ -20,7 +20,6 @@ from engine import drafts, publishing, queries
 from engine.errors import Conflict, NotFound
 from engine.records import Draft, Instance, ProcessVersion
 from engine.specs import name_in
-from engine.validation import check_diagram
 from engine.xmlload import DiagramError
 from forms.builder import BUILTIN_FORM_LABELS
 from web.context import db, engine, perform, roles_required
@@ -189,7 +188,7 @@ def problems_json(error: DiagramError) -> list[dict]:
 def check_problems(xml: bytes) -> list[dict]:
     """The server's checks of a diagram, as the modeler lists them ([] when it could be published)."""
     try:
-        check_diagram(xml, company_groups())
+        publishing.check(db(), current_user.company_id, xml, company_groups())
     except DiagramError as error:
         return problems_json(error)
     return []

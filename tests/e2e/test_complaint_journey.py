@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from complaints.models import Complaint
-from conftest import STANDARD, count
+from conftest import GRADING, STANDARD, count
 from .conftest import goto, sign_in, submit
 
 pytestmark = pytest.mark.e2e
@@ -96,7 +96,7 @@ def test_complaint_runs_the_standard_procedure_from_registration_to_closure(page
     do_task(page, number, "check_validity", {"valid": True, "validity_note": "批次 2603 确有结块"})
 
     sign_in(page, acme.email("quality"))
-    do_task(page, number, "grade_complaint", {"grade": "level_2", "urgency": "urgent"})
+    do_task(page, number, "grade_complaint", {**GRADING, "handling_cost": 2_000_000})
     do_task(page, number, "assign", {"handling_department": "生产部", "responsible_person": "王工"})
 
     sign_in(page, acme.email("handler"))

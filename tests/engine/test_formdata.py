@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from complaints.registration import register
+from conftest import GRADING
 from engine import queries
 from engine.formdata import FormError, clean
 from engine.records import Event, InboxTask, Instance, ProcessVersion
@@ -79,10 +80,11 @@ def test_every_bad_field_of_a_submission_is_reported_at_once(database, engine, a
     complete(database, engine, acme, "service", open_task(database, instance_id).id, {"valid": True})
     task = open_task(database, instance_id)
     with pytest.raises(FormError) as refused:
-        complete(database, engine, acme, "quality", task.id, {"grade": "level_9", "effective": True})
+        complete(database, engine, acme, "quality", task.id, {**GRADING, "defect_type": "type_9", "urgency": None,
+                                                               "handling_cost": "many", "effective": True})
     assert {k: e.code for k, e in refused.value.errors.items()} == {
-        "grade": "choice", "urgency": "required", "effective": "unknown"}
-    assert "level_1" in str(refused.value.errors["grade"])
+        "defect_type": "choice", "handling_cost": "integer", "urgency": "required", "effective": "unknown"}
+    assert "1, 2, 3, none" in str(refused.value.errors["defect_type"])
 
 
 def test_submitted_values_are_stored_typed(database, engine, acme, complaint_data):
@@ -95,7 +97,7 @@ def test_submitted_values_are_stored_typed(database, engine, acme, complaint_dat
 
 def test_reached_callback_without_satisfied_is_refused_by_the_engine(database, engine, acme, complaint_data):
     instance_id = registered(database, engine, acme, complaint_data)
-    for key, data in [("service", {"valid": True}), ("quality", {"grade": "level_5", "urgency": "general"}),
+    for key, data in [("service", {"valid": True}), ("quality", GRADING),
                       ("quality", {"handling_department": "生产部", "responsible_person": "李工"}),
                       ("handler", {"root_cause": "储存", "customer_caused": True, "site_visit": False}),
                       ("service", {"reply_content": "说明"})]:

@@ -12,12 +12,13 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from complaints.registration import register
+from conftest import GRADING
 from engine import formdata, serializer
 from engine.records import Event, InboxTask, Instance, ProcessVersion
 
 ROUNDS = 500
 INTAKE = [("check_validity", "service", {"valid": True}),
-          ("grade_complaint", "quality", {"grade": "level_4", "urgency": "general"}),
+          ("grade_complaint", "quality", GRADING),
           ("assign", "quality", {"handling_department": "生产部", "responsible_person": "李工"})]
 REOPEN_ROUND = [("analyse_cause", "handler", {"root_cause": "储存不当", "customer_caused": True, "site_visit": False}),
                 ("reply_customer_caused", "service", {"reply_content": "已说明储存方法"}),

@@ -17,6 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from complaints.models import Complaint
 from complaints.registration import register
+from conftest import GRADING
 from engine import formdata, queries, serializer
 from engine.records import Event, InboxTask, Instance, ProcessVersion
 from engine.runtime import current_data, jsonable
@@ -49,7 +50,7 @@ def S(task: str, lane: str, data: dict[str, Any], *flows: str) -> Step:  # noqa:
 
 
 VALID = S("check_validity", CS, {"valid": True, "validity_note": "产品确有结块"}, "flow_valid_yes")
-GRADE = S("grade_complaint", QUALITY, {"grade": "level_3", "urgency": "urgent"})
+GRADE = S("grade_complaint", QUALITY, {**GRADING, "handling_cost": 150000})
 ASSIGN = S("assign", QUALITY, {"handling_department": "生产部", "responsible_person": "李工"})
 CUSTOMER_CAUSED = S("analyse_cause", HANDLING, {"root_cause": "储存温度过低", "customer_caused": True,
                                                 "site_visit": False}, "flow_customer_caused_yes")
@@ -218,6 +219,15 @@ def test_reopened_case_offers_analysis_to_the_handling_department_again(database
     with database.session() as s:
         data = queries.instance_view(s, engine, s.get(Instance, instance_id)).data
     assert (data["satisfied"], data["callback_reached"], data["root_cause"]) == (False, True, "储存温度过低")
+
+
+def test_grading_table_decides_level_and_participants_from_the_recorded_facts(database, engine, acme,
+                                                                              complaint_data):
+    instance_id = run_path(database, engine, acme, complaint_data, [VALID, GRADE])
+    assert [t.element_id for t in open_tasks(database, engine, instance_id)] == ["assign"]
+    with database.session() as s:
+        data = queries.instance_view(s, engine, s.get(Instance, instance_id)).data
+    assert (data["level"], data["participants"]) == (3, ["quality", "handling_department", "customer_service"])
 
 
 # -- the same paths on a bare SpiffWorkflow workflow, saved and restored after every single task ----------

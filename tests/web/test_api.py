@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from conftest import PASSWORD, STANDARD
+from conftest import GRADING, PASSWORD, STANDARD
 
 STANDARD_KEY = "complaint_standard"
 TASK_KEYS = {"id", "instance_id", "number", "name", "element_id", "lane", "candidate_groups", "assignee",
@@ -294,10 +294,10 @@ def test_enum_fields_list_their_options(acme, api, service, case):
     assert service.post(f"/tasks/{case['tasks'][0]['id']}/complete", {"data": {"valid": True}}).status_code == 200
     quality = api(acme.email("quality"))
     [task] = quality.get("/tasks?scope=groups").get_json()
-    grade = next(f for f in task["form_fields"] if f["id"] == "grade")
-    assert grade["type"] == "enum"
-    assert [o["id"] for o in grade["options"]] == ["level_1", "level_2", "level_3", "level_4", "level_5"]
-    assert all(o["name"] for o in grade["options"])
+    defect_type = next(f for f in task["form_fields"] if f["id"] == "defect_type")
+    assert defect_type["type"] == "enum"
+    assert [o["id"] for o in defect_type["options"]] == ["1", "2", "3", "none"]
+    assert all(o["name"] for o in defect_type["options"])
 
 
 def test_mine_lists_only_tasks_i_hold_and_groups_shows_the_holder(acme, api, service, case):
@@ -398,9 +398,9 @@ def test_completing_with_a_wrongly_typed_value_gets_400(acme, api, service, case
     service.post(f"/tasks/{case['tasks'][0]['id']}/complete", {"data": {"valid": True}})
     quality = api(acme.email("quality"))
     grade = open_task(quality, case["id"], "grade_complaint")
-    response = quality.post(f"/tasks/{grade['id']}/complete", {"data": {"grade": "level_9", "urgency": "urgent"}})
+    response = quality.post(f"/tasks/{grade['id']}/complete", {"data": {**GRADING, "defect_type": "type_9"}})
     assert response.status_code == 400
-    assert set(response.get_json()["errors"]) == {"grade"}
+    assert set(response.get_json()["errors"]) == {"defect_type"}
 
 
 def test_completing_a_task_held_by_someone_else_gets_409(acme, api, service, case):

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from auth.models import Company, Group, User
 from complaints.models import Complaint
 from db import Database
+from demo import DECISION_TABLES, SHIPPED
 from conftest import ROOT, count
-from engine.records import ProcessVersion
+from engine.records import DecisionVersion, ProcessVersion
 
 PASSWORD = "cli-password-2026"
 
@@ -118,11 +119,13 @@ def test_short_password_is_refused(database, kesu):
 def test_demo_is_idempotent(database, kesu):
     first = kesu("demo")
     assert first.exit_code == 0, first.output
-    loaded = tuple(count(database, model) for model in (Company, User, Complaint, ProcessVersion))
-    assert loaded[0] == 2 and loaded[1] >= 8 and loaded[2] > 0 and loaded[3] == 2
+    models = (Company, User, Complaint, ProcessVersion, DecisionVersion)
+    loaded = tuple(count(database, model) for model in models)
+    assert loaded[0] == 2 and loaded[1] >= 8 and loaded[2] > 0
+    assert loaded[3:] == (2 * len(SHIPPED), 2 * len(DECISION_TABLES))  # every shipped procedure and table, per company
     second = kesu("demo")
     assert second.exit_code == 0, second.output
-    assert tuple(count(database, model) for model in (Company, User, Complaint, ProcessVersion)) == loaded
+    assert tuple(count(database, model) for model in models) == loaded
     assert second.output == first.output
 
 

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 
 from auth.accounts import create_user
 from auth.models import Company as CompanyRow
-from conftest import COMPLAINT, GROUPS, PASSWORD, STANDARD
+from conftest import COMPLAINT, GRADING_TABLE, GROUPS, PASSWORD, STANDARD
+from engine.decisions import publish_decision
 from engine.drafts import save_draft
 from engine.publishing import publish, trial_version
 from engine.records import Event, InboxTask, Instance
@@ -21,6 +22,7 @@ from engine.records import Event, InboxTask, Instance
 ACME_CUSTOMER = "Acme 独有客户 甲"
 RIVAL_CUSTOMER = "Rival 自己的客户 乙"
 PRIVATE_KEY = "acme_private"
+PRIVATE_TABLE = "acme_private_grading"
 
 # (method, path): {instance} is an acme complaint; {held} an acme task claimed by an acme user; {open} an
 # unclaimed acme task offered to a group the rival user is in too; {done} an acme task already completed.
@@ -47,9 +49,11 @@ PAGES = [
     ("GET", "/procedures/test-runs/{testrun}"),
     ("GET", "/procedures/test-runs/{testrun}/diagram.bpmn"),
     ("POST", "/procedures/test-runs/{testrun}/tasks/{testtask}"),
+    ("GET", "/decisions/{decision}/1.dmn"),
+    ("GET", "/decisions/{decision}/edit"),
 ]
 PAGE_LISTS = ["/", "/?scope=mine", "/?scope=groups", "/complaints/", "/complaints/?status=running",
-              "/complaints/?status=error", "/admin/errors", "/procedures/"]
+              "/complaints/?status=error", "/admin/errors", "/procedures/", "/decisions/"]
 API = [
     ("GET", "/instances/{instance}"),
     ("GET", "/instances/{instance}/events"),
@@ -68,11 +72,11 @@ API_LISTS = ["/tasks", "/tasks?scope=mine", "/tasks?scope=groups", "/processes"]
 # caller's own company (registering, publishing: see the tests at the end).
 NOT_COMPANY_DATA = {"static", "auth.login", "auth.logout", "auth.language", "api.token", "complaints.new",
                     "api.publish", "procedures.publish_json", "procedures.check_json", "procedures.save_draft",
-                    "test_runs.start"}
+                    "test_runs.start", "decisions.publish_json"}
 MISSING = {"instance": 987654, "held": "00000000-0000-0000-0000-000000000000", "process": "no_such_procedure",
            "open": "00000000-0000-0000-0000-000000000000", "done": "00000000-0000-0000-0000-000000000000",
-           "testrun": 987654, "testtask": "00000000-0000-0000-0000-000000000000"}
-ANSWERS = {"valid": "true", "grade": "level_1", "urgency": "urgent", "seen": "true"}
+           "testrun": 987654, "testtask": "00000000-0000-0000-0000-000000000000", "decision": "no_such_table"}
+ANSWERS = {"valid": "true", "seen": "true"}
 
 FRAGILE = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -119,6 +123,8 @@ def acme_ids(database, engine, acme, api) -> dict:
     with database.session() as s:
         publish(s, acme.id, private, acme.users["owner"].id, "", GROUPS)
         publish(s, acme.id, FRAGILE, acme.users["owner"].id, "", GROUPS)
+        publish_decision(s, acme.id, GRADING_TABLE.read_bytes().replace(b'"grading"', f'"{PRIVATE_TABLE}"'.encode()),
+                         acme.users["owner"].id, "")
         save_draft(s, acme.id, "bpmn", PRIVATE_KEY, private.decode(), 0, acme.users["owner"].id)
         trial = engine.start(s, trial_version(s, acme.id, private, acme.users["owner"].id, GROUPS), tester,
                              COMPLAINT, "TEST-acme")
@@ -134,7 +140,7 @@ def acme_ids(database, engine, acme, api) -> dict:
     return {"instance": held["id"], "held": held["tasks"][0]["id"],
             "open": task(service, moved["id"], "grade_complaint")["id"], "done": moved["tasks"][0]["id"],
             "process": PRIVATE_KEY, "instances": (held["id"], moved["id"], stopped["id"], testrun),
-            "testrun": testrun, "testtask": testtask}
+            "testrun": testrun, "testtask": testtask, "decision": PRIVATE_TABLE}
 
 
 @pytest.fixture()
@@ -161,7 +167,7 @@ def acme_state(database, acme) -> tuple:
 
 def leaks(body: str, ids: dict) -> list[str]:
     """acme markers found in a rival's response."""
-    markers = [ACME_CUSTOMER, ids["held"], ids["open"], ids["done"], PRIVATE_KEY, "Fragile", "TEST-acme",
+    markers = [ACME_CUSTOMER, ids["held"], ids["open"], ids["done"], PRIVATE_KEY, PRIVATE_TABLE, "Fragile", "TEST-acme",
                ids["testtask"]]
     markers += [f"/complaints/{i}\"" for i in ids["instances"]] + [f'"instance_id": {i},' for i in ids["instances"]]
     return [m for m in markers if m in body]
@@ -270,7 +276,7 @@ def test_rival_cannot_start_acme_private_procedure_but_acme_can(acme, api, acme_
 
 def test_every_endpoint_with_company_data_is_in_an_isolation_list(app):
     """Adding an endpoint without adding it to PAGES/PAGE_LISTS/API/API_LISTS above fails here."""
-    sample = {"instance": 1, "held": "t", "open": "t", "done": "t", "process": "p", "testrun": 1, "testtask": "t"}
+    sample = {"instance": 1, "held": "t", "open": "t", "done": "t", "process": "p", "testrun": 1, "testtask": "t", "decision": "d"}
     adapter = app.url_map.bind("localhost")
     covered = {adapter.match(path.format(**sample), method=method)[0] for method, path in PAGES}
     covered |= {adapter.match(path.split("?")[0], method="GET")[0] for path in PAGE_LISTS}

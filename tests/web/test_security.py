@@ -45,6 +45,8 @@ FORMS = [
     "/procedures/complaint_standard/draft.json",
     "/procedures/complaint_standard/test-runs",
     "/procedures/complaint_standard/migrate",
+    "/decisions/",
+    "/decisions/publish.json",
     "/procedures/test-runs/1/tasks/{task}",
 ]
 BAD_TOKENS = {"missing": None, "garbage": "not-a-token", "forged": "ImFiYyI.aaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbb"}
