@@ -5,6 +5,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 STANDARD = ROOT / "processes" / "complaint_standard.bpmn"
+GRADING_TABLE = ROOT / "processes" / "grading.dmn"  # the standard procedure's grading step calls it
 GROUPS = ("Customer Service", "Handling Department", "Quality", "Management")
 USER_OF_LANE = {"Customer Service": "service", "Handling Department": "handler", "Quality": "quality",
                 "Management": "manager"}
@@ -19,7 +20,9 @@ COMPLAINT = {
 # Straight through: valid, no site visit, both approvals, effective, customer reached and satisfied (10 tasks).
 STRAIGHT = {
     "check_validity": {"valid": True, "validity_note": "批次质量问题，投诉成立"},
-    "grade_complaint": {"grade": "level_3", "urgency": "urgent"},
+    "grade_complaint": {"handling_cost": 20000, "affected_kw": 0, "defect_type": "none", "major_impact": False,
+                        "lawsuit": False, "repeated": False, "safety_hazard": False, "group_complaint": False,
+                        "media_exposure": False, "urgency": "urgent"},
     "assign": {"handling_department": "技术部", "responsible_person": "张伟"},
     "analyse_cause": {"root_cause": "储存温度过低导致结晶", "responsibility": "仓储",
                       "customer_caused": False, "site_visit": False},

@@ -15,7 +15,7 @@ from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.serializer.task_spec import UserTaskConverter
 from SpiffWorkflow.util.task import TaskState
 
-from bench.procedure import COMPLAINT, STANDARD, STRAIGHT
+from bench.procedure import COMPLAINT, GRADING_TABLE, STANDARD, STRAIGHT
 from bench.stats import Samples, timed
 from engine import serializer as kesu_serializer
 from engine.sandbox import SandboxScriptEngine
@@ -43,7 +43,8 @@ def stock_serializer() -> BpmnWorkflowSerializer:
 def compiled_standard() -> CompiledProcess:
     """The standard procedure parsed once, as Kesu's spec cache holds it."""
     xml = STANDARD.read_text(encoding="utf-8")
-    return SpecCache().get(content_hash(xml.encode("utf-8")), lambda: xml)
+    table = GRADING_TABLE.read_text(encoding="utf-8")
+    return SpecCache().get(content_hash(xml.encode("utf-8")), lambda: xml, lambda: [table])
 
 
 def new_workflow(process: CompiledProcess, script_engine: PythonScriptEngine) -> BpmnWorkflow:

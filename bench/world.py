@@ -1,4 +1,4 @@
-"""A database for the benchmark: the app on a fresh schema, one company with a user per lane, the standard procedure published."""
+"""A database for the benchmark: the app on a fresh schema, one company with a user per lane, the grading table and the standard procedure published."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,11 +12,12 @@ from auth.accounts import create_company, create_user
 from auth.directory import actor_for
 from complaints.registration import register
 from db import Base, Database
+from engine.decisions import publish_decision
 from engine.publishing import publish
 from engine.records import InboxTask, Instance, ProcessVersion
 from engine.runtime import Engine
 from engine.views import Actor
-from bench.procedure import COMPLAINT, GROUPS, STANDARD, USER_OF_LANE
+from bench.procedure import COMPLAINT, GRADING_TABLE, GROUPS, STANDARD, USER_OF_LANE
 
 PASSWORD = "bench-password-1"
 POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
@@ -102,6 +103,7 @@ def build(url: str) -> World:
         company = create_company(s, "Bench 化工")
         users = {key: create_user(s, company, f"{key}@bench.test", "employee", PASSWORD, (lane,), key.title())
                  for lane, key in USER_OF_LANE.items()}
+        publish_decision(s, company.id, GRADING_TABLE.read_bytes(), None, "bench")
         version = publish(s, company.id, STANDARD.read_bytes(), None, "bench", GROUPS)
         actors = {key: actor_for(user) for key, user in users.items()}
         return World(app, version.id, actors, {key: user.email for key, user in users.items()})

@@ -8,10 +8,9 @@ def modeler_texts() -> dict[str, str]:
     """The modeler page's own words (bpmn-js and the properties panel carry their own dictionaries)."""
     return {
         "no_problems": _("No problems found."),
-        "problems": _("Problems"),
         "saving": _("Saving…"),
         "saved": _("Saved."),
-        "unsaved": _("You have unsaved changes."),
+        "download_mine": _("Download my version"),
         "load_theirs": _("Load their version"),
         "checking": _("Checking…"),
         "published": _("Published."),
@@ -30,6 +29,11 @@ def viewer_texts() -> dict[str, str]:
         "changed": _("Changed"),
         "layout": _("Moved or resized"),
         "no_differences": _("No differences."),
+        "diagrams_not_loaded": _("The diagrams could not be loaded:"),
+        "table_not_loaded": _("The decision table could not be loaded:"),
+        "drd": _("Requirements diagram"),
+        "checking": _("Checking…"),
+        "view_versions": _("See the versions"),
         "not_published": _("The decision table was not published:"),
         "network_error": _("The server could not be reached; nothing was lost, try again."),
     }

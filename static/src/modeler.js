@@ -1,69 +1,91 @@
-// Kesu's modeler page: bpmn-js with the Camunda properties panel; "Check and publish" sends the diagram
-// to the server, which runs the same checks as the API and lists problems by element.
+// Kesu's modeler page: bpmn-js with the Camunda properties panel and Kesu's pickers, live lint and the server's
+// checks in one problem list, shared drafts, publishing, test runs, token simulation and image export, in the
+// page's language. The page config (#modeler-config) says where to load and save and what owners pick from.
 import BpmnModeler from 'bpmn-js/lib/Modeler';
 import {
   BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, CamundaPlatformPropertiesProviderModule,
 } from 'bpmn-js-properties-panel';
 import CamundaBehaviorsModule from 'camunda-bpmn-js-behaviors/lib/camunda-platform';
 import camundaModdle from 'camunda-bpmn-moddle/resources/camunda.json';
-import '@bpmn-io/properties-panel/dist/assets/properties-panel.css';
+import LintModule from 'bpmn-js-bpmnlint';
+import MinimapModule from 'diagram-js-minimap';
+import TokenSimulationModule from 'bpmn-js-token-simulation';
 
+import '@bpmn-io/properties-panel/dist/assets/properties-panel.css';
+import 'bpmn-js-bpmnlint/dist/assets/css/bpmn-js-bpmnlint.css';
+import 'diagram-js-minimap/assets/diagram-js-minimap.css';
+import 'bpmn-js-token-simulation/assets/css/bpmn-js-token-simulation.css';
+import './modeler/modeler.css';
+
+import Actions from './modeler/actions';
+import { bindHistory, bindShortcuts, bindZoom, warnBeforeLeaving } from './modeler/controls';
+import { translateModule, translateTokenSimulation, translator } from './modeler/i18n';
+import { exportPNG, exportSVG } from './modeler/image-export';
+import lintConfig from './modeler/lint';
+import ProblemList from './modeler/problems';
+import kesuPropertiesModule from './modeler/properties';
+import Status from './modeler/status';
+
+// English words for any the page config does not carry yet (the server sends them translated).
+const TEXTS = {
+  no_problems: 'No problems found.',
+  saving: 'Saving…',
+  saved: 'Saved.',
+  checking: 'Checking…',
+  published: 'Published.',
+  view_versions: 'See the versions',
+  not_published: 'The diagram was not published:',
+  test_run_refused: 'The test run could not start:',
+  network_error: 'The server could not be reached; nothing was lost, try again.',
+  load_theirs: 'Load their version',
+  download_mine: 'Download my version',
+};
+
+const config = JSON.parse(document.getElementById('modeler-config').textContent);
+const texts = { ...TEXTS, ...config.texts };
 const page = document.getElementById('modeler');
-const problemList = document.getElementById('problems');
-const status = document.getElementById('publish-status');
 
 const modeler = new BpmnModeler({
   container: '#canvas',
-  keyboard: { bindTo: document },
   propertiesPanel: { parent: '#properties' },
+  linting: { active: true, bpmnlint: lintConfig(config.groups.map((group) => group.name)) },
   additionalModules: [
     BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, CamundaPlatformPropertiesProviderModule,
-    CamundaBehaviorsModule,
+    CamundaBehaviorsModule, kesuPropertiesModule(config), LintModule, MinimapModule, TokenSimulationModule,
+    translateModule(config.locale),
   ],
   moddleExtensions: { camunda: camundaModdle },
 });
 window.kesuModeler = modeler; // for the browser tests
 
-function select(elementId) {
-  const element = modeler.get('elementRegistry').get(elementId);
-  if (element) { modeler.get('selection').select(element); modeler.get('canvas').scrollToElement(element); }
+const translate = translator(config.locale);
+const status = new Status(document.getElementById('publish-status'));
+const problems = new ProblemList(modeler, {
+  list: document.getElementById('problems'), count: document.getElementById('problem-count'), translate, texts,
+});
+const actions = new Actions({
+  modeler, config, texts, status, problems, checkState: document.getElementById('check-state'),
+  onDirty: (dirty) => { document.getElementById('unsaved').hidden = !dirty; },
+});
+modeler.on('linting.completed', ({ issues }) => problems.setLint(issues));
+
+function run(action) {
+  return () => action().catch((error) => status.show(String(error), 'error'));
 }
 
-function showProblems(problems) {
-  const canvas = modeler.get('canvas');
-  modeler.get('elementRegistry').forEach((element) => canvas.removeMarker(element, 'kesu-problem'));
-  problemList.replaceChildren(...problems.map(({ element, message }) => {
-    const item = document.createElement('li');
-    if (element) {
-      const link = document.createElement('a');
-      link.href = '#'; link.textContent = element; link.dataset.element = element;
-      link.addEventListener('click', (event) => { event.preventDefault(); select(element); });
-      item.append(link, ' ');
-      if (modeler.get('elementRegistry').get(element)) { canvas.addMarker(element, 'kesu-problem'); }
-    }
-    item.append(message);
-    return item;
-  }));
-}
+const save = run(() => actions.save());
+document.getElementById('save-draft').addEventListener('click', save);
+const note = document.getElementById('note');
+document.getElementById('publish').addEventListener('click', run(() => actions.publish(note.value)));
+document.getElementById('test-run').addEventListener('click', run(() => actions.testRun()));
+document.getElementById('export-svg').addEventListener('click', run(() => exportSVG(modeler, config.key)));
+document.getElementById('export-png').addEventListener('click', run(() => exportPNG(modeler, config.key)));
+translateTokenSimulation(modeler, translate);
+bindHistory(modeler);
+bindZoom(modeler);
+bindShortcuts(modeler, save);
+warnBeforeLeaving(() => actions.dirty);
 
-async function publish() {
-  const { xml } = await modeler.saveXML({ format: true });
-  const response = await fetch(page.dataset.publish, {
-    method: 'POST',
-    credentials: 'same-origin',
-    headers: { 'Content-Type': 'application/json', 'X-CSRFToken': page.dataset.csrf },
-    body: JSON.stringify({ xml, note: document.getElementById('note').value }),
-  });
-  const answer = await response.json();
-  status.textContent = answer.message;
-  status.className = response.ok ? 'flash flash-success' : 'flash flash-error';
-  showProblems(answer.errors || []);
-}
-
-fetch(page.dataset.src, { credentials: 'same-origin' })
-  .then((response) => response.text())
-  .then((xml) => modeler.importXML(xml))
-  .then(() => { modeler.get('canvas').zoom('fit-viewport'); page.dataset.ready = 'true'; })
-  .catch((error) => { page.dataset.ready = 'error'; status.textContent = String(error); });
-
-document.getElementById('publish').addEventListener('click', () => { publish().catch((e) => { status.textContent = String(e); }); });
+actions.open(config.source_url, config.revision)
+  .then(() => { page.dataset.ready = 'true'; })
+  .catch((error) => { page.dataset.ready = 'error'; status.show(String(error), 'error'); });
