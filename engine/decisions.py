@@ -23,9 +23,8 @@ from engine import publishing
 from engine.records import DecisionVersion, ProcessVersion
 from engine.sandbox import SandboxError, compile_expression
 from engine.specs import HIT_POLICIES, KesuParser, content_hash, entry_source
-from engine.xmlload import DiagramError, load_xml
+from engine.xmlload import DiagramError, Problem, load_xml
 
-Problem = tuple[str | None, str]
 FEEL_LITERALS = {"true": "True", "false": "False", "null": "None"}
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 from lxml import etree
 
 MAX_DIAGRAM_BYTES = 2 * 1024 * 1024
+Problem = tuple[str | None, str]  # (the id of the element it is about, or None; the message)
 
 
 class DiagramError(Exception):
     """The diagram cannot be accepted; `problems` lists (element id or None, message)."""
 
-    def __init__(self, problems: list[tuple[str | None, str]]) -> None:
+    def __init__(self, problems: list[Problem]) -> None:
         super().__init__("; ".join(f"{element or 'diagram'}: {message}" for element, message in problems))
         self.problems = problems
 
