@@ -30,6 +30,7 @@ def test_explore(page, js_errors, acme):
                  lanes: (s.businessObject.get('lanes') || []).map(l => l.id) };
     }""", new_id)
     print(info)
-    page.click(f'#canvas [data-element-id="{new_id}"]')
+    page.locator(f'#problems a[data-element="{new_id}"]').first.click()
+    page.wait_for_timeout(500)
     page.screenshot(path=str(ARTIFACTS / "owner-explore-1.png"))
     print(page.locator(".djs-context-pad").inner_html()[:3000])
