@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from engine import publishing
 from engine.records import DecisionVersion, ProcessVersion
 from engine.sandbox import SandboxError, compile_expression
-from engine.specs import HIT_POLICIES, KesuParser, content_hash, entry_source
+from engine.dmn import HIT_POLICIES, entry_source
+from engine.specs import KesuParser, content_hash
 from engine.xmlload import DiagramError, Problem, load_xml
 
 FEEL_LITERALS = {"true": "True", "false": "False", "null": "None"}

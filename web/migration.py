@@ -94,6 +94,6 @@ def apply(key: str):
     chosen = [int(v) for v in request.form.getlist("instance") if v.isdigit()]
     keys = dict(db().execute(sa.select(Instance.id, Instance.business_key).where(
         Instance.id.in_(chosen), Instance.company_id == current_user.company_id)).all())
-    results = [(keys[i], _move_one(i, target.id)) for i in chosen if i in keys]
+    results = [(i, keys[i], _move_one(i, target.id)) for i in chosen if i in keys]
     checks = migration.plan(db(), engine(), _older_running(db(), target), target)
     return _page(target, checks, results)

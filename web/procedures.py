@@ -88,12 +88,14 @@ def _publish_bytes(data: bytes, note: str) -> ProcessVersion:
     def publish(session: Session) -> ProcessVersion:
         version = publishing.publish(session, company_id, data, user_id, note, groups)
         drafts.discard_draft(session, company_id, "bpmn", version.process_key)
+        engine().compiled(version)  # parsed while its XML can still be read: cases and pages need no reload
         return version
     return perform(publish)
 
 
 def _published_message(version: ProcessVersion) -> str:
-    return _("Published %(key)s version %(version)s.", key=version.process_key, version=version.version)
+    name = name_in(engine().compiled(version).element_names, version.process_key, locale_code())
+    return _("Published %(name)s version %(version)s.", name=name, version=version.version)
 
 
 def _publish(form: UploadForm) -> list[tuple[str | None, str]]:
