@@ -4,9 +4,11 @@ shared drafts refuse a stale save and say who saved; token simulation, image exp
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 
 import pytest
+from lxml import etree
 from playwright.sync_api import Page, expect
 
 from .conftest import ARTIFACTS, VIEWPORT, goto, sign_in
@@ -73,6 +75,28 @@ def select(page: Page, element_id: str) -> None:
         const m = window.kesuModeler;
         m.get('selection').select(m.get('elementRegistry').get(id));
     }""", element_id)
+
+
+def saved_names(page: Page, element_id: str) -> dict[str, str] | None:
+    """The element's `name:*` properties in the XML the modeler saves; None when it has no camunda:properties."""
+    xml = page.evaluate("() => window.kesuModeler.saveXML().then((result) => result.xml)")
+    element = etree.fromstring(xml.encode("utf-8")).find(f".//*[@id='{element_id}']")
+    containers = element.findall("{*}extensionElements/{http://camunda.org/schema/1.0/bpmn}properties")
+    if not containers:
+        return None
+    return {p.get("name"): p.get("value") for c in containers for p in c if p.get("name", "").startswith("name:")}
+
+
+def wait_for_names(page: Page, element_id: str, expected: dict[str, str] | None) -> None:
+    """Wait for the panel's debounced write to reach the saved XML, then check it is the expected one."""
+    deadline = time.monotonic() + 5
+    while saved_names(page, element_id) != expected and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert saved_names(page, element_id) == expected
+
+
+def name_input(page: Page, locale: str):
+    return page.locator(f'[data-entry-id="kesu-name-{locale}"] input')
 
 
 def lint_issue(page: Page, element_id: str, rule: str):
@@ -150,6 +174,54 @@ def test_chinese_page_has_a_chinese_palette_panel_and_lint(page, acme):
     expect(page.locator('#problems a[data-element="grade_complaint"]')).to_have_count(1)
     expect(page.locator("#problems")).to_contain_text("本公司没有名为 Qualitty 的组")
     page.screenshot(path=str(ARTIFACTS / "modeler-zh.png"))
+
+
+def test_chinese_name_entry_edits_its_own_property_and_undo_restores_it(page, js_errors, acme):
+    open_modeler(page, acme.email("owner"))
+    select(page, "check_validity")
+    expect(page.locator('[data-entry-id="kesu-name-zh_Hans"]')).to_contain_text("简体中文名称")
+    expect(page.locator('[data-entry-id="kesu-name-zh_Hant"]')).to_contain_text("繁体中文名称")
+    expect(name_input(page, "zh_Hans")).to_have_value("判定投诉是否成立")
+    original = {"name:zh_Hans": "判定投诉是否成立", "name:zh_Hant": "判定投訴是否成立"}
+    assert saved_names(page, "check_validity") == original
+
+    name_input(page, "zh_Hans").fill("判定投诉是否属实")
+    wait_for_names(page, "check_validity", {**original, "name:zh_Hans": "判定投诉是否属实"})
+    expect(page.locator('#canvas [data-element-id="check_validity"]')).to_contain_text("Check validity")
+    page.screenshot(path=str(ARTIFACTS / "modeler-names.png"))
+
+    page.click("#undo")
+    wait_for_names(page, "check_validity", original)
+    expect(name_input(page, "zh_Hans")).to_have_value("判定投诉是否成立")
+    assert js_errors == []
+
+
+def test_chinese_name_creates_its_container_and_emptying_it_removes_both(page, acme):
+    open_modeler(page, acme.email("owner"))
+    page.evaluate("(xml) => window.kesuModeler.importXML(xml)", UNASSIGNED)
+    expect(page.locator('#properties [data-group-id="group-kesu-names"]')).to_be_visible()  # the process's own
+    select(page, "review")
+    expect(name_input(page, "zh_Hant")).to_have_value("")
+
+    name_input(page, "zh_Hant").fill("審查投訴")
+    wait_for_names(page, "review", {"name:zh_Hant": "審查投訴"})
+    page.click("#undo")  # the extension elements, container and property came in one step
+    wait_for_names(page, "review", None)
+
+    name_input(page, "zh_Hant").fill("審查投訴")
+    wait_for_names(page, "review", {"name:zh_Hant": "審查投訴"})
+    name_input(page, "zh_Hant").fill("")
+    wait_for_names(page, "review", None)
+
+
+def test_a_pools_chinese_name_is_written_to_the_pool_and_its_process(page, acme):
+    open_modeler(page, acme.email("owner"))
+    select(page, "participant_complaint_standard")
+    expect(page.locator('#properties [data-group-id="group-kesu-names"]')).to_contain_text("中文名称")
+    name_input(page, "zh_Hans").fill("标准投诉流程")
+    expected = {"name:zh_Hans": "标准投诉流程", "name:zh_Hant": "標準投訴處理流程"}
+    wait_for_names(page, "participant_complaint_standard", expected)
+    assert saved_names(page, "complaint_standard") == expected
 
 
 def test_a_stale_draft_save_is_refused_naming_who_saved_first(page, other_page, acme):

@@ -1,10 +1,12 @@
 // The properties panel's "Kesu" group: owners pick a user task's groups, people and form, and a business-rule
-// task's decision table, from the company's own lists instead of typing names the server may not know.
+// task's decision table, from the company's own lists instead of typing names the server may not know; and a
+// group before it with the Chinese names of every named element, lane and pool.
 import { CheckboxGroup, SelectEntry, isSelectEntryEdited } from '@bpmn-io/properties-panel';
 import { useService } from 'bpmn-js-properties-panel';
 import { getBusinessObject, is } from 'bpmn-js/lib/util/ModelUtil';
 
 import { laneName, splitList } from './camunda';
+import { NAME_ENTRIES, hasTranslatedNames } from './names';
 
 const LOW_PRIORITY = 500;
 
@@ -80,13 +82,13 @@ function decisionEntries(config) {
     component: selectEntry('camunda:decisionRef', 'Decision table', 'None', decisions) }];
 }
 
-/** A bpmn-js module adding the Kesu group right after the "General" group. */
+/** A bpmn-js module adding the Kesu groups right after the "General" group: the Chinese names, then the pickers. */
 export default function kesuPropertiesModule(config) {
   // made once: the panel keeps an entry's state only while its component stays the same function
   const userTask = userTaskEntries(config);
   const decision = decisionEntries(config);
 
-  function kesuGroup(element, translate) {
+  function pickerGroup(element, translate) {
     if (is(element, 'bpmn:UserTask')) {
       return { id: 'kesu', label: translate('Who does it, with which form'), entries: userTask, shouldOpen: true };
     }
@@ -96,10 +98,15 @@ export default function kesuPropertiesModule(config) {
     return null;
   }
 
+  function kesuGroups(element, translate) {
+    const names = hasTranslatedNames(element)
+      ? { id: 'kesu-names', label: translate('Names in Chinese'), entries: NAME_ENTRIES, shouldOpen: true } : null;
+    return [names, pickerGroup(element, translate)].filter(Boolean);
+  }
+
   function KesuPropertiesProvider(propertiesPanel, translate) {
     this.getGroups = (element) => (groups) => {
-      const group = kesuGroup(element, translate);
-      if (group) { groups.splice(groups.findIndex((g) => g.id === 'general') + 1, 0, group); }
+      groups.splice(groups.findIndex((g) => g.id === 'general') + 1, 0, ...kesuGroups(element, translate));
       return groups;
     };
     propertiesPanel.registerProvider(LOW_PRIORITY, this);

@@ -273,6 +273,9 @@ export default {
   'Fields declared in the diagram': '圖中宣告的欄位',
   'None chosen: the task goes to its lane, {lane}.': '未選擇：任務交給所在泳道 {lane}。',
   'unknown here': '本公司沒有',
+  'Names in Chinese': '中文名稱',
+  'Name in Simplified Chinese': '簡體中文名稱',
+  'Name in Traditional Chinese': '繁體中文名稱',
 
   // bpmnlint's recommended rules
   'Element is not connected': '元素沒有連線',
