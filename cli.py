@@ -10,14 +10,16 @@ from flask.cli import AppGroup
 from auth.accounts import AccountError, company_named, create_company, create_user
 from auth.models import Role
 from demo import load_demo
-from engine import decisions, publishing
+from engine import audit, decisions, publishing
 from engine.xmlload import DiagramError
 
 kesu = AppGroup("kesu", help="Kesu administration.")
 company_cli = AppGroup("company", help="Companies.")
 user_cli = AppGroup("user", help="Users.")
+audit_cli = AppGroup("audit", help="The tamper-evident event history.")
 kesu.add_command(company_cli)
 kesu.add_command(user_cli)
+kesu.add_command(audit_cli)
 
 
 def _database():
@@ -92,6 +94,34 @@ def demo() -> None:
     with _database().session() as s:
         logins = load_demo(s, current_app.extensions["kesu.engine"])
     click.echo(logins)
+
+
+@audit_cli.command("verify")
+@click.option("--company", "company_name", default=None, help="Only this company's cases.")
+@click.option("--instance", "instance_id", type=int, default=None, help="Only this instance.")
+def audit_verify(company_name: str | None, instance_id: int | None) -> None:
+    """Recompute the event hash chains; print each case whose history does not match and exit 1 if any."""
+    with _database().session() as s:
+        company_id = _company_id(s, company_name) if company_name is not None else None
+        reports = audit.verify(s, company_id, instance_id)
+    if instance_id is not None and not reports:
+        raise click.ClickException(f"no instance {instance_id}" + (f" in {company_name}" if company_name else ""))
+    broken = [report for report in reports if not report.intact]
+    for report in broken:
+        click.echo(f"instance {report.instance_id} ({report.business_key}): event {report.broken_at} "
+                   f"{report.problem}")
+    verdict = f"{len(broken)} broken" if broken else "intact"
+    click.echo(f"{len(reports)} cases, {sum(r.events for r in reports)} events: {verdict}")
+    if broken:
+        click.get_current_context().exit(1)
+
+
+def _company_id(session, name: str) -> int:
+    """The named company's id, or a clear error for the command line."""
+    company = company_named(session, name)
+    if company is None:
+        raise click.ClickException(f"no company called {name!r}")
+    return company.id
 
 
 def register(app: Flask) -> None:

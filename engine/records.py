@@ -101,6 +101,7 @@ class Instance(Base):
     serializer_version: Mapped[str] = mapped_column(sa.String(32))
     lock_version: Mapped[int] = mapped_column(default=1)
     event_count: Mapped[int] = mapped_column(default=0)
+    event_head: Mapped[str | None] = mapped_column(sa.String(64))  # hash of the newest event: the chain's end
     next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     error: Mapped[str | None] = mapped_column(sa.Text)
     error_element: Mapped[str | None] = mapped_column(sa.String(200))
@@ -150,7 +151,11 @@ class TaskCandidate(Base):
 
 
 class Event(Base):
-    """The append-only history: one row per thing that happened, numbered per instance."""
+    """The append-only history: one row per thing that happened, numbered per instance.
+
+    Each row's `hash` covers its content and `prev_hash`, the hash of the instance's previous event
+    (engine.audit), so a row changed, removed or slipped in afterwards breaks the chain.
+    """
 
     __tablename__ = "events"
     __table_args__ = (sa.UniqueConstraint("instance_id", "seq"),)
@@ -165,3 +170,18 @@ class Event(Base):
     task_id: Mapped[str | None] = mapped_column(sa.String(36))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    prev_hash: Mapped[str | None] = mapped_column(sa.String(64))  # None for an instance's first event
+    hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+# PostgreSQL itself refuses to change or remove history; migration 0003 installs the same statements.
+APPEND_ONLY_DDL = (
+    "CREATE OR REPLACE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION 'events are append-only'; END $$",
+    "CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events "
+    "FOR EACH ROW EXECUTE FUNCTION events_append_only()",
+    "CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events "
+    "FOR EACH STATEMENT EXECUTE FUNCTION events_append_only()",
+)
+for _statement in APPEND_ONLY_DDL:
+    sa.event.listen(Event.__table__, "after_create", sa.DDL(_statement).execute_if(dialect="postgresql"))

@@ -25,7 +25,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from db import utcnow
-from engine import formdata, serializer, timing
+from engine import audit, formdata, serializer, timing
 from engine.errors import Conflict, Forbidden, NotFound, ProcessError
 from engine.records import Event, InboxTask, Instance, ProcessVersion, TaskCandidate
 from engine.sandbox import DEFAULT_TIME_LIMIT, SandboxError, SandboxScriptEngine
@@ -143,7 +143,8 @@ class Step:
             self.record("timer_fired", spec.bpmn_id, str(task.id))
 
     def save(self) -> None:
-        """Write the instance row (the optimistic lock), then its changed inbox rows and its events."""
+        """Write the instance row (the optimistic lock) with the new chain head, then its changed inbox rows and
+        its events, hashed as they are now (a step may complete an event's data until here)."""
         instance = self.instance
         if self._workflow is not None:
             serializer.prune(self._workflow)
@@ -152,18 +153,18 @@ class Step:
             instance.serializer_version = serializer.SERIALIZER_VERSION
             instance.next_timer_at = self._next_timer()
         instance.updated_at = self.now
-        first_seq = instance.event_count + 1
-        instance.event_count += len(self.events)
+        rows = [{**event, "instance_id": instance.id, "seq": instance.event_count + offset}
+                for offset, event in enumerate(self.events, start=1)]
+        instance.event_count += len(rows)
+        instance.event_head = audit.chain(instance.event_head, rows)  # moves with the locked row: one writer per head
         try:
             self.session.flush()
         except StaleDataError:
             raise Conflict("concurrent_change") from None
         if self._workflow is not None:
             self._sync_inbox()
-        if self.events:
-            self.session.execute(Event.__table__.insert(), [  # Core: no ORM bookkeeping for append-only rows
-                {**event, "instance_id": instance.id, "seq": first_seq + offset}
-                for offset, event in enumerate(self.events)])
+        if rows:
+            self.session.execute(Event.__table__.insert(), rows)  # Core: no ORM bookkeeping for append-only rows
 
     def _finish_if_completed(self) -> None:
         if not self.workflow.is_completed() or self.instance.status == "completed":

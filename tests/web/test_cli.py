@@ -11,10 +11,11 @@ import sqlalchemy as sa
 
 from auth.models import Company, Group, User
 from complaints.models import Complaint
+from complaints.registration import register
 from db import Database
 from demo import DECISION_TABLES, SHIPPED
 from conftest import ROOT, count
-from engine.records import DecisionVersion, ProcessVersion
+from engine.records import DecisionVersion, Event, Instance, ProcessVersion
 
 PASSWORD = "cli-password-2026"
 
@@ -150,3 +151,49 @@ def test_commands_work_from_the_shell(tmp_path):
     with shell_db.session() as s:
         assert s.scalars(sa.select(Company.name)).all() == ["Shell Co"]
     shell_db.dispose()
+
+
+def registered_case(database, engine, company, complaint_data) -> tuple[int, str]:
+    """A complaint registered through the engine: its instance id and number."""
+    with database.session() as s:
+        version = s.get(ProcessVersion, company.version.id)
+        complaint = register(s, engine, version, company.actor("service"), complaint_data, company.timezone)
+        return complaint.instance_id, complaint.number
+
+
+def slip_in_event(database, instance_id: int) -> int:
+    """An event inserted behind the app's back (INSERT is what even PostgreSQL's append-only trigger allows);
+    returns its seq."""
+    with database.engine.begin() as connection:
+        instance = connection.execute(sa.select(Instance).where(Instance.id == instance_id)).one()
+        connection.execute(Event.__table__.insert(), {
+            "company_id": instance.company_id, "instance_id": instance_id, "seq": instance.event_count + 1,
+            "type": "task_completed", "at": instance.updated_at, "data": {}, "hash": "0" * 64})
+    return instance.event_count + 1
+
+
+def test_audit_verify_reports_intact_histories_and_exits_0(database, engine, acme, rival, complaint_data, kesu):
+    for company in (acme, rival):
+        registered_case(database, engine, company, complaint_data)
+    result = kesu("audit", "verify")
+    assert result.exit_code == 0, result.output
+    assert result.output == f"2 cases, {count(database, Event)} events: intact\n"
+
+
+def test_audit_verify_names_the_broken_case_and_exits_1(database, engine, acme, rival, complaint_data, kesu):
+    instance_id, number = registered_case(database, engine, acme, complaint_data)
+    registered_case(database, engine, rival, complaint_data)
+    seq = slip_in_event(database, instance_id)
+    result = kesu("audit", "verify")
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines() == [f"instance {instance_id} ({number}): event {seq} inserted",
+                                          f"2 cases, {count(database, Event) - 1} events: 1 broken"]
+    assert kesu("audit", "verify", "--instance", str(instance_id)).exit_code == 1
+    scoped = kesu("audit", "verify", "--company", "Rival 电气")
+    assert (scoped.exit_code, scoped.output.startswith("1 cases, ")) == (0, True), scoped.output
+
+
+def test_audit_verify_refuses_an_unknown_company_or_instance(database, kesu):
+    assert "no company called 'Nowhere Ltd'" in kesu("audit", "verify", "--company", "Nowhere Ltd").output
+    result = kesu("audit", "verify", "--instance", "999999")
+    assert (result.exit_code, "no instance 999999" in result.output) == (1, True)
