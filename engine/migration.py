@@ -66,12 +66,10 @@ def migrate(session: Session, engine: Engine, instance: Instance, target: Proces
     rows = list(session.scalars(sa.select(InboxTask).where(InboxTask.instance_id == instance.id)))
     kept = [{"row_id": row.id, **{f"kept_{column}": getattr(row, column) for column in _KEPT_COLUMNS}}
             for row in rows]
-    check = _examine(step, target)
+    source = instance.version
+    check = move(step, target)
     if not check.can_move:
         raise MigrationRefused(check)
-    source = instance.version
-    instance.version, instance.version_id = target, target.id
-    step.process = engine.compiled(target)
     for row in rows:  # the save rebuilds them from the new version (deleted in its flush, after the locked row)
         session.delete(row)
     step.ready_before = set()
@@ -83,6 +81,15 @@ def migrate(session: Session, engine: Engine, instance: Instance, target: Proces
 
 
 # -- the check, and the move in memory ---------------------------------------------------------------------
+
+def move(step: Step, target: ProcessVersion) -> MigrationCheck:
+    """Move the step's instance and workflow to `target` in memory, if the check allows it; nothing is saved."""
+    check = _examine(step, target)
+    if check.can_move:
+        step.instance.version, step.instance.version_id = target, target.id
+        step.process = step.engine.compiled(target)
+    return check
+
 
 def _examine(step: Step, target: ProcessVersion) -> MigrationCheck:
     """Check the instance against `target` and, if nothing stands in the way, move its workflow in memory."""

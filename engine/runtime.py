@@ -147,8 +147,7 @@ class Step:
         its events, hashed as they are now (a step may complete an event's data until here)."""
         instance = self.instance
         if self._workflow is not None:
-            serializer.prune(self._workflow)
-            self._finish_if_completed()
+            self.settle()
             instance.state = serializer.dumps(self._workflow)
             instance.serializer_version = serializer.SERIALIZER_VERSION
             instance.next_timer_at = self._next_timer()
@@ -165,6 +164,24 @@ class Step:
             self._sync_inbox()
         if rows:
             self.session.execute(Event.__table__.insert(), rows)  # Core: no ORM bookkeeping for append-only rows
+
+    def settle(self) -> None:
+        """After the work of a step: drop the finished part of the task tree, and close the case if it ended."""
+        serializer.prune(self.workflow)
+        self._finish_if_completed()
+
+    def submit(self, task: Task, values: dict[str, Any]) -> None:
+        """Complete a ready user task with its validated form values, recording what they changed."""
+        before = dict(task.data)
+
+        def run_task() -> None:
+            task.data.update(values)
+            task.run()
+
+        completed = self.record("task_completed", _element(task), str(task.id), submitted=values)
+        self.run(run_task)
+        completed["data"] = jsonable({"submitted": values,
+                                      "changes": _changes(jsonable(before), jsonable(current_data(self.workflow)))})
 
     def _finish_if_completed(self) -> None:
         if not self.workflow.is_completed() or self.instance.status == "completed":
@@ -308,17 +325,7 @@ class Engine:
         if task is None or task.state != TaskState.READY:
             raise Conflict("not_ready")
         meta = step.process.tasks[row.element_id]
-        values = formdata.clean(self.fields_of(meta), data)
-        before = dict(task.data)
-
-        def submit() -> None:
-            task.data.update(values)
-            task.run()
-
-        completed = step.record("task_completed", row.element_id, row.id, submitted=values)
-        step.run(submit)
-        completed["data"] = jsonable({"submitted": values,
-                                      "changes": _changes(jsonable(before), jsonable(current_data(step.workflow)))})
+        step.submit(task, formdata.clean(self.fields_of(meta), data))
         step.save()
         return instance
 

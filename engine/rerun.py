@@ -1,0 +1,232 @@
+"""Re-run a case: re-execute its recorded inputs on a scratch copy and confirm they reproduce its history.
+
+The scratch case is a transient Instance, never added to the session. Each recorded input (the start, a form
+submission, a timer firing, a migration) becomes a runtime Step on it, run and settled the way a save would
+(pruned, finished, serialised) except that the state stays in memory. The outputs those steps record (gateways
+taken, timers fired, the end) must match the recorded outputs one for one, in order; the rerun stops at the
+first difference. Times, actors and task ids (new in every run) are not compared.
+"""
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from engine import migration, queries, serializer
+from engine.errors import ProcessError
+from engine.records import Event, Instance, ProcessVersion
+from engine.runtime import Engine, Step, current_data, jsonable
+from engine.views import Actor
+
+# What must match, beyond type and element, for each kind of event; any other kind only has to occur.
+_COMPARED = {"instance_started": ("version",), "task_completed": ("changes",), "gateway_taken": ("flow", "target"),
+             "instance_migrated": ("from_version", "to_version", "open_elements"), "error": ("message",)}
+_OUTPUTS = frozenset({"gateway_taken", "timer_fired", "instance_completed"})
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """The first recorded event the re-execution did not reproduce (seq None: the state after the last event)."""
+
+    seq: int | None
+    expected: dict[str, Any] | None
+    actual: dict[str, Any] | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class RerunReport:
+    """How many recorded events the re-execution confirmed, the first it did not, and what it could not re-run."""
+
+    instance_id: int
+    steps_checked: int
+    divergence: Divergence | None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def confirmed(self) -> bool:
+        return self.divergence is None
+
+
+class _Unapplicable(Exception):
+    """A recorded input cannot be applied to the scratch case ('task grade_complaint was not ready')."""
+
+
+def _essence(type_: str, element_id: str | None, data: dict[str, Any]) -> dict[str, Any]:
+    """The part of an event a re-execution must reproduce."""
+    return {"type": type_, "element_id": element_id, **{key: data.get(key) for key in _COMPARED.get(type_, ())}}
+
+
+def rerun(session: Session, engine: Engine, instance: Instance) -> RerunReport:
+    """Re-execute the case's recorded inputs from its start, writing nothing, and compare every step."""
+    events = queries.events(session, instance.id, instance.company_id)
+    scratch = _Scratch(session, engine, instance, next((e for e in events if e.type == "instance_migrated"), None))
+    checked = 0
+    for event in events:
+        divergence = scratch.check(event)
+        if divergence is not None:
+            return RerunReport(instance.id, checked, divergence, tuple(scratch.notes))
+        checked += 1
+    return RerunReport(instance.id, checked, scratch.final_divergence(instance), tuple(scratch.notes))
+
+
+class _Scratch:
+    """The case being re-executed: its state in memory and the outputs produced but not yet matched."""
+
+    def __init__(self, session: Session, engine: Engine, instance: Instance, first_move: Event | None) -> None:
+        self.session, self.engine, self.first_move = session, engine, first_move
+        self.actor = Actor(company_id=instance.company_id)
+        self.case = Instance(company_id=instance.company_id, version=instance.version, version_id=instance.version_id,
+                             business_key=instance.business_key, status="running", state="")
+        self.pending: deque[dict[str, Any]] = deque()
+        self.ready: set[str] = set()  # elements of the ready user tasks, which claims must name
+        self.notes: list[str] = []
+        self.inputs: dict[str, Callable[[Event], dict[str, Any]]] = {
+            "instance_started": self.start, "task_completed": self.complete, "instance_migrated": self.migrate,
+            "task_claimed": self.hold, "task_released": self.hold, "error": self.stop}
+
+    def check(self, event: Event) -> Divergence | None:
+        """Re-execute or match one recorded event; the divergence if the re-execution does not reproduce it."""
+        expected = _essence(event.type, event.element_id, event.data)
+        if self.pending and event.type in self.inputs:
+            return Divergence(event.seq, expected, self.pending[0], "the re-execution produced an event the history "
+                                                                    "does not have here")
+        try:
+            actual = self.replay(event, expected)
+        except _Unapplicable as refused:
+            return Divergence(event.seq, expected, None, str(refused))
+        except ProcessError as error:
+            return Divergence(event.seq, expected, _essence("error", error.element_id, {"message": str(error)}),
+                              "the re-execution failed")
+        if actual == expected:
+            return None
+        return Divergence(event.seq, expected, actual, "the re-execution did not produce this event" if actual is None
+                          else "the re-execution produced a different event")
+
+    def replay(self, event: Event, expected: dict[str, Any]) -> dict[str, Any] | None:
+        """An output is the next one produced (a timer nothing fired yet is fired); an input is applied."""
+        if event.type in _OUTPUTS:
+            if not self.pending and event.type == "timer_fired":
+                self.fire(event)
+            return self.pending.popleft() if self.pending else None
+        apply = self.inputs.get(event.type)
+        return apply(event) if apply else expected  # other kinds are not the engine's doing: nothing to re-run
+
+    # -- inputs: each returns the essence of the recorded input as the re-execution saw it --------------------
+
+    def start(self, event: Event) -> dict[str, Any]:
+        """Create the workflow on the pinned version with the recorded start data, as Engine.start does."""
+        if self.first_move is not None:  # the case started on the version its first migration moved it from
+            self.case.version = _version(self.session, self.case, self.first_move.data, "from")
+            self.case.version_id = self.case.version.id
+        process = self.engine.compiled(self.case.version)
+        workflow = BpmnWorkflow(process.spec, process.subprocess_specs, script_engine=self.engine.script_engine)
+        step = self.step(event, workflow)
+        step.run(lambda: workflow.task_tree.data.update(event.data.get("data", {})))
+        self.settle(step)
+        return _essence(event.type, process.key, {"version": self.case.version.version})
+
+    def complete(self, event: Event) -> dict[str, Any]:
+        """Submit the recorded values to the ready task of that element, as Engine.complete does."""
+        step = self.step(event)
+        task = next((t for t in step.ready_user_tasks() if t.task_spec.bpmn_id == event.element_id), None)
+        if task is None:
+            raise _Unapplicable(f"task {event.element_id} was not ready")
+        step.submit(task, event.data.get("submitted", {}))
+        completed = step.events.pop(0)  # compared with the recorded one here, not among the outputs
+        self.settle(step)
+        return _essence(event.type, event.element_id, {"changes": completed["data"]["changes"]})
+
+    def fire(self, event: Event) -> None:
+        """Fire the recorded timer now, whatever its due time in the scratch run, as Engine.fire_timers does."""
+        step = self.step(event)
+        waiting = [t for t in step.workflow.get_tasks(state=TaskState.WAITING)
+                   if t.task_spec.bpmn_id == event.element_id]
+        if not waiting:
+            raise _Unapplicable(f"timer {event.element_id} was not waiting")
+        for task in waiting:
+            task.internal_data["event_fired"] = True  # a timer checks this once its due time has not come
+        step.run(step.workflow.refresh_timers)
+        self.settle(step)
+
+    def migrate(self, event: Event) -> dict[str, Any]:
+        """Move the scratch workflow to the recorded target version, as engine.migration.migrate does."""
+        target = _version(self.session, self.case, event.data, "to")
+        step = self.step(event)
+        source = self.case.version
+        check = migration.move(step, target)
+        if not check.can_move:
+            raise _Unapplicable(f"the case could not move to version {target.version}: {'; '.join(check.reasons)}")
+        self.settle(step)
+        return _essence(event.type, None, {"from_version": source.version, "to_version": target.version,
+                                          "open_elements": check.target_elements})
+
+    def hold(self, event: Event) -> dict[str, Any]:
+        """Claims and releases change who holds a task, not the workflow: the task only has to be ready."""
+        if event.element_id not in self.ready:
+            raise _Unapplicable(f"task {event.element_id} was not ready")
+        return _essence(event.type, event.element_id, event.data)
+
+    def stop(self, event: Event) -> dict[str, Any]:
+        """The failed step was rolled back, input and all, so only the stop itself can be re-run."""
+        self.case.status, self.case.error_element = "error", event.element_id
+        self.notes.append(f"seq {event.seq}: the error at {event.element_id} was not re-executed; the input that "
+                          "caused it was rolled back with the failed step and is not in the history")
+        return _essence(event.type, event.element_id, event.data)
+
+    # -- steps on the scratch case -----------------------------------------------------------------------------
+
+    def step(self, event: Event, workflow: BpmnWorkflow | None = None) -> Step:
+        """A runtime Step on the scratch case, at the recorded time; it loads the scratch state."""
+        if workflow is None and not self.case.state:
+            raise _Unapplicable("the history does not begin with the start of the case")
+        step = Step(self.engine, self.session, self.case, self.actor, workflow)
+        step.now = event.at
+        return step
+
+    def settle(self, step: Step) -> None:
+        """What Step.save does to the state and the events, without writing anything."""
+        step.settle()
+        self.case.state = serializer.dumps(step.workflow)
+        self.ready = {task.task_spec.bpmn_id for task in step.ready_user_tasks()}
+        self.pending.extend(_essence(e["type"], e["element_id"], e["data"]) for e in step.events)
+
+    def final_divergence(self, instance: Instance) -> Divergence | None:
+        """After the last event, nothing may be left over and the state must be the stored one."""
+        if self.pending:
+            return Divergence(None, None, self.pending[0], "the re-execution went on after the last recorded event")
+        if not self.case.state:
+            return Divergence(None, None, None, "the history does not record the start of the case")
+        stored, scratch = self.summary(instance), self.summary(self.case)
+        return None if stored == scratch else Divergence(None, stored, scratch, "the final state differs from "
+                                                                                "the stored one")
+
+    def summary(self, case: Instance) -> dict[str, Any]:
+        """What a case's state comes to: status, end or error element, open tasks and data."""
+        workflow = serializer.loads(case.state, self.engine.compiled(case.version), self.engine.script_engine)
+        ready = [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.READY, manual=True)]
+        return {"status": case.status, "end_element": case.end_element, "error_element": case.error_element,
+                "version": case.version.version, "open_tasks": sorted(ready), "data": jsonable(current_data(workflow))}
+
+
+# -- versions ---------------------------------------------------------------------------------------------------
+
+def _version(session: Session, case: Instance, data: dict[str, Any], side: str) -> ProcessVersion:
+    """A migration's source or target version, by id or (in events without ids) by number."""
+    by_id = data.get(f"{side}_version_id")
+    query = sa.select(ProcessVersion).where(ProcessVersion.company_id == case.company_id)
+    if by_id is not None:
+        query = query.where(ProcessVersion.id == by_id)
+    else:
+        query = query.where(ProcessVersion.process_key == case.version.process_key,
+                            ProcessVersion.version == data.get(f"{side}_version"))
+    version = session.scalar(query)
+    if version is None:
+        raise _Unapplicable(f"version {data.get(f'{side}_version')} of {case.version.process_key} is not stored")
+    return version
