@@ -49,6 +49,10 @@ PAGES = [
     ("GET", "/procedures/test-runs/{testrun}"),
     ("GET", "/procedures/test-runs/{testrun}/diagram.bpmn"),
     ("POST", "/procedures/test-runs/{testrun}/tasks/{testtask}"),
+    ("POST", "/complaints/{instance}/verify"),
+    ("POST", "/complaints/{instance}/rerun"),
+    ("GET", "/complaints/{instance}/evidence"),
+    ("GET", "/complaints/{instance}/evidence.json"),
     ("GET", "/decisions/{decision}/1.dmn"),
     ("GET", "/decisions/{decision}/edit"),
 ]

@@ -46,6 +46,8 @@ FORMS = [
     "/procedures/complaint_standard/test-runs",
     "/procedures/complaint_standard/migrate",
     "/decisions/",
+    "/complaints/1/verify",
+    "/complaints/1/rerun",
     "/decisions/publish.json",
     "/procedures/test-runs/1/tasks/{task}",
 ]

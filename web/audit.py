@@ -1,0 +1,128 @@
+"""Auditing one complaint: verify its hash chain, re-run its recorded inputs, and export its evidence pack."""
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from auth.directory import names_by_id
+from complaints import queries as complaint_queries
+from complaints.choices import N_
+from complaints.registration import FIELDS
+from db import utcnow
+from engine import audit, queries
+from engine.errors import NotFound
+from engine.records import Instance, ProcessVersion
+from engine.rerun import rerun
+from web.context import db, engine
+from web.i18n import locale_code
+from web.tasks import ActionForm
+
+bp = Blueprint("audit", __name__, url_prefix="/complaints")
+CHAIN_PROBLEMS = {  # engine.audit's problem codes, for people
+    "altered": N_("altered"),
+    "deleted": N_("deleted"),
+    "inserted": N_("inserted"),
+    "truncated": N_("removed from the end"),
+}
+
+
+def _complaint(instance_id: int):
+    try:
+        return complaint_queries.complaint_for_instance(db(), current_user.company_id, instance_id)
+    except NotFound:
+        abort(404)
+
+
+def _checked_form() -> None:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+
+
+@bp.post("/<int:instance_id>/verify")
+@login_required
+def verify(instance_id: int):
+    """Recompute the complaint's hash chain and say whether its history is intact."""
+    complaint = _complaint(instance_id)
+    _checked_form()
+    [report] = audit.verify(db(), current_user.company_id, complaint.instance_id)
+    if report.intact:
+        flash(_("The history is intact: %(n)s events, each sealed by the one before.", n=report.events), "success")
+    else:
+        flash(_("The history was tampered with: event #%(seq)s was %(problem)s.", seq=report.broken_at,
+                problem=_(CHAIN_PROBLEMS.get(report.problem, report.problem))), "error")
+    return redirect(url_for("complaints.show", instance_id=instance_id), 303)
+
+
+@bp.post("/<int:instance_id>/rerun")
+@login_required
+def rerun_case(instance_id: int):
+    """Re-execute the recorded inputs in a scratch engine and say whether every step came out the same."""
+    complaint = _complaint(instance_id)
+    _checked_form()
+    report = rerun(db(), engine(), complaint.instance)
+    if report.confirmed:
+        flash(_("Re-run confirmed: %(n)s recorded steps reproduced exactly.", n=report.steps_checked), "success")
+    else:
+        divergence = report.divergence
+        flash(_("Re-run diverged at event #%(seq)s: %(reason)s", seq=divergence.seq or "—",
+                reason=divergence.reason), "error")
+    for note in report.notes:
+        flash(note, "info")
+    return redirect(url_for("complaints.show", instance_id=instance_id), 303)
+
+
+def _versions(instance: Instance, history) -> list[ProcessVersion]:
+    """Every version the case ran on: the one it started on and those it was moved to."""
+    ids = {instance.version_id} | {e.data.get(key) for e in history if e.type == "instance_migrated"
+                                   for key in ("from_version_id", "to_version_id")}
+    return list(db().scalars(sa.select(ProcessVersion).where(ProcessVersion.id.in_(ids - {None}),
+                                                             ProcessVersion.company_id == instance.company_id)
+                             .order_by(ProcessVersion.version)))
+
+
+def evidence(instance_id: int) -> dict[str, Any]:
+    """The complaint's whole record as plain data: fields, events with their hashes, diagrams, chain check."""
+    complaint = _complaint(instance_id)
+    instance = complaint.instance
+    history = queries.events(db(), instance.id, current_user.company_id)
+    [chain] = audit.verify(db(), current_user.company_id, instance.id)
+    people = names_by_id(db(), {e.actor_id for e in history} | {complaint.registered_by_id})
+    return {
+        "complaint": {"number": complaint.number, **{name: getattr(complaint, name) for name in FIELDS},
+                      "registered_at": complaint.registered_at.isoformat(),
+                      "registered_by": people.get(complaint.registered_by_id)},
+        "case": {"id": instance.id, "status": instance.status, "end_element": instance.end_element,
+                 "chain_head": instance.event_head, "events": instance.event_count},
+        "chain": {"intact": chain.intact, "broken_at": chain.broken_at, "problem": chain.problem},
+        "events": [{"seq": e.seq, "type": e.type, "at": e.at.isoformat(), "actor": people.get(e.actor_id),
+                    "element_id": e.element_id, "task_id": e.task_id, "data": e.data, "prev_hash": e.prev_hash,
+                    "hash": e.hash} for e in history],
+        "diagrams": [{"process_key": v.process_key, "version": v.version, "content_hash": v.content_hash,
+                      "bpmn": v.bpmn_xml, "decision_tables": [
+                          {"key": d.decision_key, "version": d.version, "dmn": d.dmn_xml} for d in v.decisions]}
+                     for v in _versions(instance, history)],
+        "exported_at": utcnow().isoformat(), "exported_by": current_user.name,
+    }
+
+
+@bp.get("/<int:instance_id>/evidence.json")
+@login_required
+def evidence_json(instance_id: int):
+    """The evidence pack as JSON, to file or to check with other tools."""
+    response = jsonify(evidence(instance_id))
+    response.headers["Content-Disposition"] = f'attachment; filename="evidence-{instance_id}.json"'
+    return response
+
+
+@bp.get("/<int:instance_id>/evidence")
+@login_required
+def evidence_page(instance_id: int):
+    """The evidence pack as a printable page (the browser's print makes the PDF)."""
+    complaint = _complaint(instance_id)
+    view = queries.instance_view(db(), engine(), complaint.instance)
+    return render_template("complaints/evidence.html", pack=evidence(instance_id), complaint=complaint,
+                           view=view, locale=locale_code(), chain_problems=CHAIN_PROBLEMS)
