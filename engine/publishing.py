@@ -120,6 +120,16 @@ def latest_versions(session: Session, company_id: int) -> list[ProcessVersion]:
         .where(ProcessVersion.company_id == company_id).order_by(ProcessVersion.process_key)))
 
 
+def published_version(session: Session, company_id: int, process_key: str, number: int) -> ProcessVersion:
+    """One numbered version of a procedure."""
+    version = session.scalar(sa.select(ProcessVersion).where(
+        ProcessVersion.company_id == company_id, ProcessVersion.process_key == process_key,
+        ProcessVersion.version == number))
+    if version is None:
+        raise NotFound("no_such_procedure", key=process_key)
+    return version
+
+
 def latest_version(session: Session, company_id: int, process_key: str) -> ProcessVersion:
     version = session.scalar(sa.select(ProcessVersion).where(
         ProcessVersion.company_id == company_id, ProcessVersion.process_key == process_key,

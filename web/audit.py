@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from auth.directory import names_by_id
 from complaints import queries as complaint_queries
 from complaints.choices import N_
+from complaints.models import Complaint
 from complaints.registration import FIELDS
 from db import utcnow
 from engine import audit, queries
@@ -84,9 +85,8 @@ def _versions(instance: Instance, history) -> list[ProcessVersion]:
                              .order_by(ProcessVersion.version)))
 
 
-def evidence(instance_id: int) -> dict[str, Any]:
+def evidence(complaint: Complaint) -> dict[str, Any]:
     """The complaint's whole record as plain data: fields, events with their hashes, diagrams, chain check."""
-    complaint = _complaint(instance_id)
     instance = complaint.instance
     history = queries.events(db(), instance.id, current_user.company_id)
     [chain] = audit.verify(db(), current_user.company_id, instance.id)
@@ -113,7 +113,7 @@ def evidence(instance_id: int) -> dict[str, Any]:
 @login_required
 def evidence_json(instance_id: int):
     """The evidence pack as JSON, to file or to check with other tools."""
-    response = jsonify(evidence(instance_id))
+    response = jsonify(evidence(_complaint(instance_id)))
     response.headers["Content-Disposition"] = f'attachment; filename="evidence-{instance_id}.json"'
     return response
 
@@ -124,5 +124,5 @@ def evidence_page(instance_id: int):
     """The evidence pack as a printable page (the browser's print makes the PDF)."""
     complaint = _complaint(instance_id)
     view = queries.instance_view(db(), engine(), complaint.instance)
-    return render_template("complaints/evidence.html", pack=evidence(instance_id), complaint=complaint,
+    return render_template("complaints/evidence.html", pack=evidence(complaint), complaint=complaint,
                            view=view, locale=locale_code(), chain_problems=CHAIN_PROBLEMS)

@@ -69,11 +69,13 @@ def index():
 
 
 def _version(key: str, number: int | None = None) -> DecisionVersion:
-    query = sa.select(DecisionVersion).where(DecisionVersion.company_id == current_user.company_id,
-                                             DecisionVersion.decision_key == key)
-    query = query.where(DecisionVersion.version == number) if number is not None else \
-        query.order_by(DecisionVersion.version.desc()).limit(1)
-    version = db().scalar(query)
+    """One numbered version of a decision table, or its newest; 404 when there is none."""
+    if number is None:
+        version = decisions.latest_decision(db(), current_user.company_id, key)
+    else:
+        version = db().scalar(sa.select(DecisionVersion).where(
+            DecisionVersion.company_id == current_user.company_id, DecisionVersion.decision_key == key,
+            DecisionVersion.version == number))
     if version is None:
         abort(404)
     return version

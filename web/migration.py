@@ -26,17 +26,12 @@ class MigrateForm(FlaskForm):
 def _target(key: str) -> ProcessVersion:
     """The version to move to: ?to=N, else the newest."""
     number = request.values.get("to", type=int)
-    query = sa.select(ProcessVersion).where(ProcessVersion.company_id == current_user.company_id,
-                                            ProcessVersion.process_key == key, ProcessVersion.version.is_not(None))
-    if number is None:
-        try:
+    try:
+        if number is None:
             return publishing.latest_version(db(), current_user.company_id, key)
-        except NotFound:
-            abort(404)
-    version = db().scalar(query.where(ProcessVersion.version == number))
-    if version is None:
+        return publishing.published_version(db(), current_user.company_id, key, number)
+    except NotFound:
         abort(404)
-    return version
 
 
 def _older_running(session: Session, target: ProcessVersion) -> list[Instance]:
@@ -48,15 +43,18 @@ def _older_running(session: Session, target: ProcessVersion) -> list[Instance]:
         .order_by(Instance.id)))
 
 
-def _page(target: ProcessVersion, checks: list[migration.MigrationCheck], results=None, status: int = 200):
+def _page(target: ProcessVersion, results=None):
+    """The dry run of the cases still on older versions, after the results of the moves just made."""
     locale = locale_code()
-    running = {i.id: i for i in _older_running(db(), target)}
+    older = _older_running(db(), target)
+    checks = migration.plan(db(), engine(), older, target)
+    running = {i.id: i for i in older}
     open_now = {c.instance_id: [name_in(engine().compiled(running[c.instance_id].version).element_names, e, locale)
                                 for e in c.current_elements] for c in checks if c.instance_id in running}
     return render_template("procedures/migrate.html", target=target, checks=checks, results=results or [],
                            versions={i: row.version.version for i, row in running.items()}, open_now=open_now,
                            form=MigrateForm(), title=name_in(engine().compiled(target).element_names,
-                                                             target.process_key, locale)), status
+                                                             target.process_key, locale))
 
 
 @bp.get("/<key>/migrate")
@@ -65,7 +63,7 @@ def _page(target: ProcessVersion, checks: list[migration.MigrationCheck], result
 def dry_run(key: str):
     """Per running complaint on an older version: can it move to the target, and if not, why not."""
     target = _target(key)
-    return _page(target, migration.plan(db(), engine(), _older_running(db(), target), target))
+    return _page(target)
 
 
 def _move_one(instance_id: int, target_id: int) -> str | None:
@@ -95,5 +93,4 @@ def apply(key: str):
     keys = dict(db().execute(sa.select(Instance.id, Instance.business_key).where(
         Instance.id.in_(chosen), Instance.company_id == current_user.company_id)).all())
     results = [(i, keys[i], _move_one(i, target.id)) for i in chosen if i in keys]
-    checks = migration.plan(db(), engine(), _older_running(db(), target), target)
-    return _page(target, checks, results)
+    return _page(target, results)

@@ -246,10 +246,9 @@ def publish_json():
 @login_required
 def download(key: str, number: int):
     """One version's file, exactly as it was published."""
-    version = db().scalar(sa.select(ProcessVersion).where(
-        ProcessVersion.company_id == current_user.company_id, ProcessVersion.process_key == key,
-        ProcessVersion.version == number))
-    if version is None:
+    try:
+        version = publishing.published_version(db(), current_user.company_id, key, number)
+    except NotFound:
         abort(404)
     return Response(version.bpmn_xml, mimetype="application/xml",
                     headers={"Content-Disposition": f'attachment; filename="{key}-v{number}.bpmn"'})
