@@ -1,6 +1,7 @@
 """Auditing one complaint: verify its hash chain, re-run its recorded inputs, and export its evidence pack."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,7 +17,7 @@ from complaints.registration import FIELDS
 from db import utcnow
 from engine import audit, queries
 from engine.errors import NotFound
-from engine.records import Instance, ProcessVersion
+from engine.records import Event, Instance, ProcessVersion
 from engine.rerun import rerun
 from web.context import db, engine
 from web.i18n import locale_code
@@ -85,10 +86,9 @@ def _versions(instance: Instance, history) -> list[ProcessVersion]:
                              .order_by(ProcessVersion.version)))
 
 
-def evidence(complaint: Complaint) -> dict[str, Any]:
+def evidence(complaint: Complaint, history: list[Event], exported_at: datetime) -> dict[str, Any]:
     """The complaint's whole record as plain data: fields, events with their hashes, diagrams, chain check."""
     instance = complaint.instance
-    history = queries.events(db(), instance.id, current_user.company_id)
     [chain] = audit.verify(db(), current_user.company_id, instance.id)
     people = names_by_id(db(), {e.actor_id for e in history} | {complaint.registered_by_id})
     return {
@@ -105,7 +105,7 @@ def evidence(complaint: Complaint) -> dict[str, Any]:
                       "bpmn": v.bpmn_xml, "decision_tables": [
                           {"key": d.decision_key, "version": d.version, "dmn": d.dmn_xml} for d in v.decisions]}
                      for v in _versions(instance, history)],
-        "exported_at": utcnow().isoformat(), "exported_by": current_user.name,
+        "exported_at": exported_at.isoformat(), "exported_by": current_user.name,
     }
 
 
@@ -113,7 +113,8 @@ def evidence(complaint: Complaint) -> dict[str, Any]:
 @login_required
 def evidence_json(instance_id: int):
     """The evidence pack as JSON, to file or to check with other tools."""
-    response = jsonify(evidence(_complaint(instance_id)))
+    complaint = _complaint(instance_id)
+    response = jsonify(evidence(complaint, queries.events(db(), instance_id, current_user.company_id), utcnow()))
     response.headers["Content-Disposition"] = f'attachment; filename="evidence-{instance_id}.json"'
     return response
 
@@ -123,6 +124,9 @@ def evidence_json(instance_id: int):
 def evidence_page(instance_id: int):
     """The evidence pack as a printable page (the browser's print makes the PDF)."""
     complaint = _complaint(instance_id)
-    view = queries.instance_view(db(), engine(), complaint.instance)
-    return render_template("complaints/evidence.html", pack=evidence(complaint), complaint=complaint,
-                           view=view, locale=locale_code(), chain_problems=CHAIN_PROBLEMS)
+    history, exported_at = queries.events(db(), instance_id, current_user.company_id), utcnow()
+    return render_template("complaints/evidence.html", pack=evidence(complaint, history, exported_at),
+                           complaint=complaint, history=history, exported_at=exported_at,
+                           people=names_by_id(db(), {e.actor_id for e in history}),
+                           view=queries.instance_view(db(), engine(), complaint.instance), locale=locale_code(),
+                           chain_problems=CHAIN_PROBLEMS, sealed=True)
