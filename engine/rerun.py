@@ -193,9 +193,13 @@ class _Scratch:
     def settle(self, step: Step) -> None:
         """What Step.save does to the state and the events, without writing anything."""
         step.settle()
-        self.case.state = serializer.dumps(step.workflow)
+        self.keep(step.workflow)
         self.ready = {task.task_spec.bpmn_id for task in step.ready_user_tasks()}
         self.pending.extend(_essence(e["type"], e["element_id"], e["data"]) for e in step.events)
+
+    def keep(self, workflow: BpmnWorkflow) -> None:
+        """Store the settled workflow as a save would: serialised, so the next step loads it back."""
+        self.case.state = serializer.dumps(workflow)
 
     def final_divergence(self, instance: Instance) -> Divergence | None:
         """After the last event, nothing may be left over and the state must be the stored one."""
