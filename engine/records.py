@@ -174,14 +174,23 @@ class Event(Base):
     hash: Mapped[str] = mapped_column(sa.String(64))
 
 
-# PostgreSQL itself refuses to change or remove history; migration 0003 installs the same statements.
-APPEND_ONLY_DDL = (
-    "CREATE OR REPLACE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-    "$$ BEGIN RAISE EXCEPTION 'events are append-only'; END $$",
-    "CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events "
-    "FOR EACH ROW EXECUTE FUNCTION events_append_only()",
-    "CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events "
-    "FOR EACH STATEMENT EXECUTE FUNCTION events_append_only()",
-)
-for _statement in APPEND_ONLY_DDL:
-    sa.event.listen(Event.__table__, "after_create", sa.DDL(_statement).execute_if(dialect="postgresql"))
+def append_only_ddl(table: str) -> tuple[str, ...]:
+    """The statements with which PostgreSQL itself refuses to change, remove or truncate a table's rows."""
+    return (
+        f"CREATE OR REPLACE FUNCTION {table}_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        f"$$ BEGIN RAISE EXCEPTION '{table} are append-only'; END $$",
+        f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+        f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only()",
+        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {table}_append_only()",
+    )
+
+
+def make_append_only(table: sa.Table) -> None:
+    """Install `append_only_ddl` whenever create_all makes `table` on PostgreSQL (migrations install it themselves)."""
+    for statement in append_only_ddl(table.name):
+        sa.event.listen(table, "after_create", sa.DDL(statement).execute_if(dialect="postgresql"))
+
+
+make_append_only(Event.__table__)
+APPEND_ONLY_DDL = append_only_ddl("events")  # what migration 0003 installs

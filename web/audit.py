@@ -1,4 +1,5 @@
-"""Auditing one complaint: verify its hash chain, re-run its recorded inputs, and export its evidence pack."""
+"""Auditing one complaint: verify its hash chain, re-run its recorded inputs, export its evidence pack, and
+see who viewed it."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -14,6 +15,7 @@ from complaints import queries as complaint_queries
 from complaints.choices import N_
 from complaints.models import Complaint
 from complaints.registration import FIELDS
+from complaints.viewlog import SEES_VIEWS, ViewLog, record_view, views_of
 from db import utcnow
 from engine import audit, queries
 from engine.errors import NotFound
@@ -37,6 +39,13 @@ def _complaint(instance_id: int):
         return complaint_queries.complaint_for_instance(db(), current_user.company_id, instance_id)
     except NotFound:
         abort(404)
+
+
+def view_log(instance_id: int, limit: int | None = 50) -> ViewLog | None:
+    """Who looked at the case, for admins and auditors; None for everyone else, whose pages leave the list out."""
+    if current_user.role not in SEES_VIEWS:
+        return None
+    return views_of(db(), current_user.company_id, instance_id, limit)
 
 
 def _checked_form() -> None:
@@ -86,8 +95,10 @@ def _versions(instance: Instance, history) -> list[ProcessVersion]:
                              .order_by(ProcessVersion.version)))
 
 
-def evidence(complaint: Complaint, history: list[Event], exported_at: datetime) -> dict[str, Any]:
-    """The complaint's whole record as plain data: fields, events with their hashes, diagrams, chain check."""
+def evidence(complaint: Complaint, history: list[Event], views: ViewLog | None, exported_at: datetime
+             ) -> dict[str, Any]:
+    """The complaint's whole record as plain data: fields, events with their hashes, diagrams, chain check, and
+    who viewed it (None where the exporter may not see that)."""
     instance = complaint.instance
     [chain] = audit.verify(db(), current_user.company_id, instance.id)
     people = names_by_id(db(), {e.actor_id for e in history} | {complaint.registered_by_id})
@@ -105,6 +116,8 @@ def evidence(complaint: Complaint, history: list[Event], exported_at: datetime) 
                       "bpmn": v.bpmn_xml, "decision_tables": [
                           {"key": d.decision_key, "version": d.version, "dmn": d.dmn_xml} for d in v.decisions]}
                      for v in _versions(instance, history)],
+        "views": None if views is None else [{"who": v.who, "page": v.page, "at": v.at.isoformat()}
+                                             for v in views.latest],
         "exported_at": exported_at.isoformat(), "exported_by": current_user.name,
     }
 
@@ -114,7 +127,9 @@ def evidence(complaint: Complaint, history: list[Event], exported_at: datetime) 
 def evidence_json(instance_id: int):
     """The evidence pack as JSON, to file or to check with other tools."""
     complaint = _complaint(instance_id)
-    response = jsonify(evidence(complaint, queries.events(db(), instance_id, current_user.company_id), utcnow()))
+    record_view(db(), current_user, instance_id, "evidence.json")
+    history = queries.events(db(), instance_id, current_user.company_id)
+    response = jsonify(evidence(complaint, history, view_log(instance_id, limit=None), utcnow()))
     response.headers["Content-Disposition"] = f'attachment; filename="evidence-{instance_id}.json"'
     return response
 
@@ -124,9 +139,11 @@ def evidence_json(instance_id: int):
 def evidence_page(instance_id: int):
     """The evidence pack as a printable page (the browser's print makes the PDF)."""
     complaint = _complaint(instance_id)
-    history, exported_at = queries.events(db(), instance_id, current_user.company_id), utcnow()
-    return render_template("complaints/evidence.html", pack=evidence(complaint, history, exported_at),
-                           complaint=complaint, history=history, exported_at=exported_at,
+    record_view(db(), current_user, instance_id, "evidence")
+    history = queries.events(db(), instance_id, current_user.company_id)
+    views, exported_at = view_log(instance_id, limit=None), utcnow()
+    return render_template("complaints/evidence.html", pack=evidence(complaint, history, views, exported_at),
+                           complaint=complaint, history=history, views=views, exported_at=exported_at,
                            people=names_by_id(db(), {e.actor_id for e in history}),
                            view=queries.instance_view(db(), engine(), complaint.instance), locale=locale_code(),
                            chain_problems=CHAIN_PROBLEMS, sealed=True)
