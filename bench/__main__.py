@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import loop, persisted, raw, report, world
+from bench import loop, persisted, raw, replay, report, world
 from bench.machine import describe, load
 from bench.report import Ratio, Skipped, ratio_of
 from bench.stats import Samples
@@ -30,10 +30,11 @@ class Plan:
     http_cases: int
     rounds: int
     window: int  # rounds at each end of the loop whose steps are compared
+    replays: int  # samples of each replay measurement
 
 
-FULL = Plan(raw_cases=200, engine_cases=60, http_cases=40, rounds=500, window=20)
-QUICK = Plan(raw_cases=20, engine_cases=5, http_cases=5, rounds=30, window=5)
+FULL = Plan(raw_cases=200, engine_cases=60, http_cases=40, rounds=500, window=20, replays=10)
+QUICK = Plan(raw_cases=20, engine_cases=5, http_cases=5, rounds=30, window=5, replays=2)
 
 
 def arguments() -> argparse.Namespace:
@@ -77,6 +78,13 @@ def measure_loop(plan: Plan, folder: Path) -> loop.LoopResult:
     return result
 
 
+def measure_replay(plan: Plan, folder: Path) -> list[Samples]:
+    sqlite = world.build(f"sqlite:///{folder / 'replay.db'}")
+    rows = replay.run(sqlite, plan.replays)
+    world.dispose(sqlite)
+    return rows
+
+
 def ratios(raw_rows: list[Samples], persisted_rows: list, result: loop.LoopResult) -> list[Ratio]:
     """Each full completion against two baselines: the bare in-memory step, and the step with its state
     round trip (load + step + save, DESIGN.md's 'raw engine step'); the 5x target is shown on both."""
@@ -94,7 +102,8 @@ def ratios(raw_rows: list[Samples], persisted_rows: list, result: loop.LoopResul
     return found
 
 
-def print_table(plan: Plan, raw_rows: list[Samples], persisted_rows: list, result: loop.LoopResult) -> None:
+def print_table(plan: Plan, raw_rows: list[Samples], persisted_rows: list, result: loop.LoopResult,
+                replay_rows: list[Samples]) -> None:
     print(report.header())
     print(report.section("(a) raw SpiffWorkflow step: complete one user task + do_engine_steps (straight path, 10 tasks)"))
     print("\n".join(report.row(r) for r in raw_rows))
@@ -106,6 +115,8 @@ def print_table(plan: Plan, raw_rows: list[Samples], persisted_rows: list, resul
     print(report.section("ratios of medians (baselines: raw step in memory; raw step + Kesu state round trip)"))
     print(report.ratio_header())
     print("\n".join(report.ratio_line(r) for r in ratios(raw_rows, persisted_rows, result)))
+    print(report.section("(d) the auditor's replay page (reopened cases, SQLite; target: under 200 ms server time)"))
+    print("\n".join(report.row(r) for r in replay_rows))
 
 
 def main() -> None:
@@ -120,7 +131,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="kesu-bench-") as folder:
         persisted_rows = measure_persisted(plan, Path(folder), postgres, postgres_version)
         result = measure_loop(plan, Path(folder))
-    print_table(plan, raw_rows, persisted_rows, result)
+        replay_rows = measure_replay(plan, Path(folder))
+    print_table(plan, raw_rows, persisted_rows, result, replay_rows)
     print(f"\ntook {time.monotonic() - started:.0f} s; load average {load()} at the end. cpu ms: this process's "
           "CPU time per sample (median); wall well above it means waiting, for the database or for a CPU.")
 

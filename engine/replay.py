@@ -10,18 +10,21 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from engine import queries
+from engine import audit, queries
 from engine.records import Event, Instance
 from engine.rerun import _OUTPUTS, Divergence, _Scratch
 from engine.runtime import LIVE, Engine, Step, _changes, current_data, jsonable
 from engine.specs import CompiledProcess
+
+
+K, V = TypeVar("K"), TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -46,21 +49,43 @@ class Replay:
     notes: tuple[str, ...] = ()
 
 
-_CACHE: OrderedDict[tuple[int, str | None], Replay] = OrderedDict()
-CACHE_SIZE = 64
+class Lru(Generic[K, V]):
+    """A small least-recently-used map, per process: replays and their rendered pages are kept by chain head."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        if key in self.items:
+            self.items.move_to_end(key)
+        return self.items.get(key)
+
+    def put(self, key: K, value: V) -> V:
+        self.items[key] = value
+        if len(self.items) > self.size:
+            self.items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        self.items.clear()
 
 
-def cached_replay(session: Session, engine: Engine, instance: Instance) -> Replay:
-    """The case's replay, re-executed only if an event was appended since the last one: events are append-only
-    and the chain head moves with each, so a replay stays valid for as long as its case's head is the same."""
+CACHE: Lru[tuple[int, str | None], Replay] = Lru(64)
+
+
+def cached_replay(session: Session, engine: Engine, instance: Instance) -> tuple[Replay, audit.ChainReport]:
+    """The case's replay and the verdict on its hash chain.
+
+    Events are append-only and the chain head moves with each, so a replay stays valid while the head is the
+    same, provided the chain still verifies: a row altered in the database since would otherwise go unseen.
+    A broken chain is therefore always re-executed, and never cached.
+    """
+    [chain] = audit.verify(session, instance.company_id, instance.id)
+    if not chain.intact:
+        return replay(session, engine, instance), chain
     key = (instance.id, instance.event_head)
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        return _CACHE[key]
-    _CACHE[key] = found = replay(session, engine, instance)
-    if len(_CACHE) > CACHE_SIZE:
-        _CACHE.popitem(last=False)
-    return found
+    return CACHE.get(key) or CACHE.put(key, replay(session, engine, instance)), chain
 
 
 def replay(session: Session, engine: Engine, instance: Instance) -> Replay:

@@ -14,6 +14,7 @@ from complaints.choices import N_
 from engine.specs import FieldSpec, Option
 from forms.builtin import CallbackForm
 from forms.fields import YesNoField
+from forms.registration import RegistrationForm
 
 BUILTIN_FORMS: dict[str, type[FlaskForm]] = {"callback": CallbackForm}
 BUILTIN_FORM_LABELS = {"callback": N_("Customer callback")}  # what the modeler offers for camunda:formKey
@@ -121,3 +122,12 @@ MESSAGE_TEXT = {
     "minlength": N_("must be at least %(limit)s characters"),
     "maxlength": N_("must be at most %(limit)s characters"),
 }
+
+
+def form_labels() -> dict[str, dict[str, str]]:
+    """Labels, in the page's language, of the data a case carries besides the fields its diagram declares: the
+    registration form's fields, the complaint number and the built-in forms' fields."""
+    labels = {name: {"": str(unbound.args[0])} for form in (RegistrationForm, *BUILTIN_FORMS.values())
+              for name, unbound in _unbound_fields(form) if unbound.args}
+    return {**labels, "complaint_number": {"": gettext("Complaint number")}}
+

@@ -1,8 +1,8 @@
-// The complaint page's diagram: the version the case runs on, in the page's language, with what ran
+// Diagrams of a case, read-only: `window.KesuDiagram` loads a version's diagram in the page's language (the
+// replay and heatmap pages build on it), and an element `#diagram` gets the complaint page's view: what ran
 // and what is open now.
 (function () {
-  const container = document.getElementById('diagram');
-  if (!container || !window.BpmnJS) { return; }
+  if (!window.BpmnJS) { return; }
   const CAMUNDA = 'http://camunda.org/schema/1.0/bpmn';
   const words = (value) => (value || '').split(' ').filter(Boolean);
 
@@ -26,10 +26,19 @@
     canvas.viewbox({ x: left, y: top, width: box.width, height: box.height });
   }
 
+  // Fetch the diagram at `url` and show it in `viewer`, translated; resolves with bpmn-js's import result.
+  function load(viewer, url, locale) {
+    return fetch(url, { credentials: 'same-origin' })
+      .then((response) => response.text())
+      .then((xml) => viewer.importXML(translated(xml, locale)));
+  }
+
+  window.KesuDiagram = { translated: translated, centre: centre, load: load };
+
+  const container = document.getElementById('diagram');
+  if (!container) { return; }
   const viewer = new window.BpmnJS({ container: container });
-  fetch(container.dataset.src, { credentials: 'same-origin' })
-    .then((response) => response.text())
-    .then((xml) => viewer.importXML(translated(xml, container.dataset.locale)))
+  load(viewer, container.dataset.src, container.dataset.locale)
     .then((result) => {
       const canvas = viewer.get('canvas');
       const registry = viewer.get('elementRegistry');

@@ -1,6 +1,8 @@
 """Complaints: register one, list them, and one complaint's page with its tasks and history."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -9,9 +11,12 @@ from auth.directory import names_by_id
 from complaints import queries as complaint_queries
 from complaints.choices import CATEGORIES, CHANNELS, STATUSES
 from complaints.registration import FIELDS, register
+from complaints.viewlog import record_view
 from engine import publishing, queries
 from engine.errors import EngineError, NotFound
+from forms.builder import form_labels
 from forms.registration import RegistrationForm
+from web.audit import view_log
 from web.errors import describe
 from web.context import WORKERS, actor, db, engine, perform, roles_required
 from web.i18n import locale_code
@@ -69,14 +74,16 @@ def _complaint_or_404(instance_id: int):
 @login_required
 def show(instance_id: int):
     complaint = _complaint_or_404(instance_id)
+    record_view(db(), current_user, instance_id, "complaint")
     view = queries.instance_view(db(), engine(), complaint.instance)
+    view = replace(view, field_labels={**form_labels(), **view.field_labels})  # the history names every field
     history = queries.events(db(), instance_id, current_user.company_id)
     people = names_by_id(db(), {e.actor_id for e in history} | {t.assignee_id for t in view.tasks}
                          | {complaint.registered_by_id})
     return render_template("complaints/show.html", complaint=complaint, view=view, history=history,
                            people=people, channels=CHANNELS, categories=CATEGORIES, statuses=STATUSES,
                            locale=locale_code(), version=complaint.instance.version, can_act_on=can_act_on,
-                           action_form=ActionForm())
+                           action_form=ActionForm(), views=view_log(instance_id))
 
 
 @bp.get("/<int:instance_id>/diagram.bpmn")

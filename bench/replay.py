@@ -1,0 +1,65 @@
+"""(d) The auditor's replay page of a case with 50 and with 500 steps.
+
+Each case goes round the reopen loop until it has the wanted number of steps (one step per completion, plus
+the start). Timed: the replay itself re-executed (engine.replay.replay), and GET /complaints/<id>/replay on
+the Flask test client: cold (the replay cache emptied first, so the page re-executes the case) and warm (the
+replay cached, as for every view after the first while no event is appended). Both pages verify the case's
+hash chain. The page carries every step, so stepping in the browser makes no further request.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from bench.loop import advance_to_loop, one_round
+from bench.stats import Samples, timed
+from bench.world import World
+from engine import replay
+from web import replay as replay_page
+from engine.records import Event, Instance
+
+SIZES = (50, 500)
+
+
+def case_with_steps(world: World, steps: int) -> int:
+    """A case taken round the reopen loop until it has at least `steps` steps (not timed)."""
+    instance_id = advance_to_loop(world)
+    while _steps(world, instance_id) < steps:
+        one_round(world, instance_id)
+    return instance_id
+
+
+def _steps(world: World, instance_id: int) -> int:
+    """The start and one step per completion (the loop claims nothing and no timer fires)."""
+    with world.database.session() as s:
+        return 1 + s.scalar(sa.select(sa.func.count()).select_from(Event)
+                            .where(Event.instance_id == instance_id, Event.type == "task_completed"))
+
+
+def run(world: World, samples: int) -> list[Samples]:
+    client = world.app.test_client()
+    with client.session_transaction() as session:  # signed in as the service employee: any role may replay
+        session["_user_id"], session["_fresh"] = str(world.actors["service"].user_id), True
+    rows = []
+    for size in SIZES:
+        instance_id = case_with_steps(world, size)
+        steps = _steps(world, instance_id)
+        engine_row = Samples(f"replay re-executed in memory, {size} steps", note=f"{steps} steps")
+        cold = Samples(f"GET /complaints/<id>/replay, {size} steps, cold (re-executes)", note="chain verified")
+        warm = Samples(f"GET /complaints/<id>/replay, {size} steps, warm (replay cached)", note="chain verified")
+        page = f"/complaints/{instance_id}/replay"
+        for _ in range(samples):
+            with world.database.session() as s:
+                engine_row.add(timed(lambda: replay.replay(s, world.engine, s.get(Instance, instance_id)))[1])
+            replay.CACHE.clear()
+            replay_page.TIMELINES.clear()
+            cold.add(_get(client, page))
+            warm.add(_get(client, page))
+        rows += [engine_row, cold, warm]
+    return rows
+
+
+def _get(client, path: str) -> tuple[float, float]:
+    response, sample = timed(lambda: client.get(path))
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {path} answered {response.status_code}")
+    return sample
