@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from complaints.choices import CATEGORIES, CHANNELS
 from complaints.models import Complaint
 from complaints.numbering import next_number
+from engine.errors import Refused
 from engine.records import ProcessVersion
 from engine.runtime import Engine
 from engine.views import Actor
@@ -14,6 +17,7 @@ from engine.views import Actor
 # The registration fields, in form order; all of them become instance data the diagram can read.
 FIELDS = ("customer_name", "contact_person", "contact", "channel", "category", "product", "specification",
           "contract_number", "work_number", "content", "customer_request")
+CODES = {"channel": CHANNELS, "category": CATEGORIES}  # fields holding a code of a fixed list
 
 
 def register(session: Session, engine: Engine, version: ProcessVersion, actor: Actor, values: dict[str, Any],
@@ -27,6 +31,20 @@ def register(session: Session, engine: Engine, version: ProcessVersion, actor: A
     session.add(complaint)
     session.flush()
     return complaint
+
+
+def apply_corrections(session: Session, instance_id: int, changes: dict[str, dict[str, Any]]) -> None:
+    """Keep the complaint's registered fields (its lists, filters and page) equal to the case data an admin
+    corrected; a channel or category must stay one of the known codes, or the correction is refused."""
+    complaint = session.scalar(sa.select(Complaint).where(Complaint.instance_id == instance_id))
+    if complaint is None:
+        return
+    for name in FIELDS:
+        if name in changes:
+            value = "" if changes[name]["to"] is None else str(changes[name]["to"])
+            if name in CODES and value not in CODES[name]:
+                raise Refused("unknown_choice", field=name, value=value)
+            setattr(complaint, name, value)
 
 
 def sample_values() -> dict[str, Any]:

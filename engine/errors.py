@@ -18,6 +18,21 @@ MESSAGES = {
     "draft_saved_by": "user {user_id} saved this draft at {saved_at}; your changes were not saved",
     "cannot_migrate": "this case cannot move to that version: {reasons}",
     "draft_gone": "this draft was published or discarded meanwhile; your changes were not saved",
+    "reason_required": "give the reason for this correction; it is kept in the case's history",
+    "case_closed": "this case is closed; its data can no longer be corrected",
+    "unknown_field": "the case has no field called '{field}'",
+    "not_editable": "{field} holds a list or a table and cannot be corrected here",
+    "not_yes_no": "{field} must be yes or no, not '{value}'",
+    "not_whole_number": "{field} must be a whole number, not '{value}'",
+    "not_number": "{field} must be a number, not '{value}'",
+    "nothing_changed": "these are the case's values already; nothing was corrected",
+    "not_stopped": "this case is not stopped by an error; there is nothing to retry",
+    "skip_failed": "skipping {task} failed, so nothing was changed: {error}. The elements after it may need values "
+                   "its form would have given: correct the data first, or have the task completed",
+    "not_a_step_end": "event {seq} does not end a step of this case's history; choose the last event of a step",
+    "rewind_to_last": "event {seq} is the case's last event: the case already stands there",
+    "rewind_diverges": "the history cannot be re-executed up to event {seq} (at event {at}: {reason}), so the case "
+                       "cannot be put back there",
 }
 
 
@@ -39,6 +54,11 @@ class Forbidden(EngineError):
 
 class Conflict(EngineError):
     """Someone else got there first (409): the task is held by another user, or already done."""
+
+
+class Refused(EngineError):
+    """The request cannot be carried out as asked (400): a correction without a reason, an unknown field, a
+    rewind to a moment the history cannot reproduce."""
 
 
 class ProcessError(EngineError):

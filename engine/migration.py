@@ -94,12 +94,12 @@ def move(step: Step, target: ProcessVersion) -> MigrationCheck:
 def _examine(step: Step, target: ProcessVersion) -> MigrationCheck:
     """Check the instance against `target` and, if nothing stands in the way, move its workflow in memory."""
     instance = step.instance
-    current = _open_elements(step.workflow)
+    current = open_elements(step.workflow)
     reasons = _preconditions(instance, target)
     if not reasons:
         reasons = _move(step.workflow, step.process, step.engine.compiled(target), f"version {target.version}")
     return MigrationCheck(instance.id, instance.business_key, not reasons, reasons, current,
-                          [] if reasons else _open_elements(step.workflow))
+                          [] if reasons else open_elements(step.workflow))
 
 
 def _preconditions(instance: Instance, target: ProcessVersion) -> list[str]:
@@ -201,7 +201,7 @@ def _open_tasks(workflow: BpmnWorkflow) -> list[Task]:
     return [task for task in workflow.get_tasks(state=LIVE) if task.task_spec.bpmn_id]
 
 
-def _open_elements(workflow: BpmnWorkflow) -> list[str]:
+def open_elements(workflow: BpmnWorkflow) -> list[str]:
     """The ids an owner recognises in the diagram, each once."""
     return sorted({task.task_spec.bpmn_id for task in _open_tasks(workflow)})
 

@@ -19,8 +19,8 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import audit, queries
 from engine.records import Event, Instance
-from engine.rerun import _OUTPUTS, Divergence, _Scratch
-from engine.runtime import LIVE, Engine, Step, _changes, current_data, jsonable
+from engine.rerun import OUTPUTS, Divergence, Scratch
+from engine.runtime import LIVE, Engine, Step, data_changes, current_data, jsonable
 from engine.specs import CompiledProcess
 
 
@@ -74,14 +74,16 @@ class Lru(Generic[K, V]):
 CACHE: Lru[tuple[int, str | None], Replay] = Lru(64)
 
 
-def cached_replay(session: Session, engine: Engine, instance: Instance) -> tuple[Replay, audit.ChainReport]:
-    """The case's replay and the verdict on its hash chain.
+def cached_replay(session: Session, engine: Engine, instance: Instance,
+                  chain: audit.ChainReport | None = None) -> tuple[Replay, audit.ChainReport]:
+    """The case's replay and the verdict on its hash chain (verified here unless the caller just did).
 
     Events are append-only and the chain head moves with each, so a replay stays valid while the head is the
     same, provided the chain still verifies: a row altered in the database since would otherwise go unseen.
     A broken chain is therefore always re-executed, and never cached.
     """
-    [chain] = audit.verify(session, instance.company_id, instance.id)
+    if chain is None:
+        [chain] = audit.verify(session, instance.company_id, instance.id)
     if not chain.intact:
         return replay(session, engine, instance), chain
     key = (instance.id, instance.event_head)
@@ -91,11 +93,11 @@ def cached_replay(session: Session, engine: Engine, instance: Instance) -> tuple
 def replay(session: Session, engine: Engine, instance: Instance) -> Replay:
     """Every recorded step of the case, re-executed from its start on the versions it ran on."""
     events = queries.events(session, instance.id, instance.company_id)
-    scratch = _Observed(session, engine, instance, next((e for e in events if e.type == "instance_migrated"), None))
+    scratch = _Observed(session, engine, instance, events)
     steps: list[_Draft] = []
     divergence = None
     for event in events:
-        starts_step = event.type not in _OUTPUTS or (event.type == "timer_fired" and not scratch.pending)
+        starts_step = event.type not in OUTPUTS or (event.type == "timer_fired" and not scratch.pending)
         if divergence is None:
             divergence = scratch.check(event)
         if starts_step or not steps:
@@ -130,7 +132,7 @@ class _Draft:
         """Past a divergence only the record speaks: the element each event names, the flow each gateway took;
         what was open is not recorded, so nothing is shown as open."""
         self.reproduced = False
-        if event.element_id and event.type in {"task_completed", "timer_fired", "gateway_taken",
+        if event.element_id and event.type in {"task_completed", "task_skipped", "timer_fired", "gateway_taken",
                                                "instance_completed"}:
             self.ran.append(event.element_id)
         if event.type == "gateway_taken" and event.data.get("flow"):
@@ -142,7 +144,7 @@ class _Draft:
                           self.active, self.changes, self.reproduced)
 
 
-class _Observed(_Scratch):
+class _Observed(Scratch):
     """The re-run's scratch case, kept in memory and looked at after every step."""
 
     def __init__(self, *args: Any) -> None:
@@ -170,12 +172,16 @@ class _Observed(_Scratch):
         self.look(step.workflow, step.process)  # before the prune drops what finished
         super().settle(step)
         data = jsonable(current_data(step.workflow))
-        self.changes = _changes(self.data, data)
+        self.changes = data_changes(self.data, data)
         self.data = data
 
     def look(self, workflow: BpmnWorkflow, process: CompiledProcess) -> None:
         tasks = [t for t in workflow.get_tasks() if t.task_spec.bpmn_id]
         for task in sorted(tasks, key=lambda t: t.last_state_change):
+            if not task.has_state(LIVE | TaskState.COMPLETED):  # a rewind may have brought it back: count it anew
+                self.entered.discard(task.id)
+            if task.state != TaskState.COMPLETED:
+                self.finished.discard(task.id)
             if task.has_state(LIVE | TaskState.COMPLETED) and task.id not in self.entered:
                 self.entered.add(task.id)
                 flow = _incoming(task, process)

@@ -1,33 +1,41 @@
 """Re-run a case: re-execute its recorded inputs on a scratch copy and confirm they reproduce its history.
 
 The scratch case is a transient Instance, never added to the session. Each recorded input (the start, a form
-submission, a timer firing, a migration) becomes a runtime Step on it, run and settled the way a save would
-(pruned, finished, serialised) except that the state stays in memory. The outputs those steps record (gateways
-taken, timers fired, the end) must match the recorded outputs one for one, in order; the rerun stops at the
-first difference. Times, actors and task ids (new in every run) are not compared.
+submission, a timer firing, a migration, an admin's correction) becomes a runtime Step on it, run and settled the
+way a save would (pruned, finished, serialised) except that the state stays in memory. The outputs those steps
+record (gateways taken, timers fired, the end) must match the recorded outputs one for one, in order; the rerun
+stops at the first difference. Times, actors and task ids (new in every run) are not compared.
+
+A rewind puts the case back into the state it had after an earlier event, so the scratch keeps its own state
+after each event some rewind of the history goes back to (a `Moment`), and a re-executed rewind restores it.
 """
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import DurationTimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from engine import migration, queries, serializer
+from engine import migration, queries, serializer, timing
 from engine.errors import ProcessError
 from engine.records import Event, Instance, ProcessVersion
-from engine.runtime import Engine, Step, current_data, jsonable
+from engine.runtime import Engine, Step, data_changes, current_data, jsonable
 from engine.views import Actor
 
 # What must match, beyond type and element, for each kind of event; any other kind only has to occur.
 _COMPARED = {"instance_started": ("version",), "task_completed": ("changes",), "gateway_taken": ("flow", "target"),
-             "instance_migrated": ("from_version", "to_version", "open_elements"), "error": ("message",)}
-_OUTPUTS = frozenset({"gateway_taken", "timer_fired", "instance_completed"})
+             "instance_migrated": ("from_version", "to_version", "open_elements"), "error": ("message",),
+             "data_corrected": ("changes",), "task_skipped": ("changes",), "case_retried": ("error",),
+             "case_rewound": ("open_before", "open_after", "changes")}
+OUTPUTS = frozenset({"gateway_taken", "timer_fired", "instance_completed"})
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,47 @@ class RerunReport:
         return self.divergence is None
 
 
+@dataclass(frozen=True)
+class Moment:
+    """The case as a save left it just after one recorded event: what a rewind to that event restores.
+
+    `due` holds each waiting duration timer's due time as the recorded run had it: a re-executed timer counts
+    from when it is re-executed, so the scratch's own due times lie in the future.
+    """
+
+    state: str
+    version: ProcessVersion
+    status: str
+    error: str | None
+    error_element: str | None
+    end_element: str | None
+    completed_at: datetime | None
+    due: dict[str, str]
+
+    def restore(self, case: Instance, engine: Engine) -> BpmnWorkflow:
+        """Put the case row back as it stood then, and load the workflow of that moment."""
+        case.version, case.version_id = self.version, self.version.id
+        case.status, case.error, case.error_element = self.status, self.error, self.error_element
+        case.end_element, case.completed_at = self.end_element, self.completed_at
+        return serializer.loads(self.state, engine.compiled(self.version), engine.script_engine)
+
+
+def overwrite(workflow: BpmnWorkflow, values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Set fields of the case's data; what changed. Every task of the (pruned) tree holding a field gets the value:
+    current_data reads the live tasks, and a waiting timer or join merges in the data of the finished tasks before
+    it again whenever it is updated."""
+    before = jsonable(current_data(workflow))
+    for task in workflow.get_tasks():
+        task.data.update({field: value for field, value in values.items() if field in task.data})
+    return data_changes(before, jsonable(current_data(workflow)))
+
+
+def rewound(before: BpmnWorkflow, after: BpmnWorkflow) -> dict[str, Any]:
+    """What a rewind changes: the elements open before and after it, and the data."""
+    return {"open_before": migration.open_elements(before), "open_after": migration.open_elements(after),
+            "changes": data_changes(jsonable(current_data(before)), jsonable(current_data(after)))}
+
+
 class _Unapplicable(Exception):
     """A recorded input cannot be applied to the scratch case ('task grade_complaint was not ready')."""
 
@@ -66,7 +115,7 @@ def _essence(type_: str, element_id: str | None, data: dict[str, Any]) -> dict[s
 def rerun(session: Session, engine: Engine, instance: Instance) -> RerunReport:
     """Re-execute the case's recorded inputs from its start, writing nothing, and compare every step."""
     events = queries.events(session, instance.id, instance.company_id)
-    scratch = _Scratch(session, engine, instance, next((e for e in events if e.type == "instance_migrated"), None))
+    scratch = Scratch(session, engine, instance, events)
     checked = 0
     for event in events:
         divergence = scratch.check(event)
@@ -76,11 +125,16 @@ def rerun(session: Session, engine: Engine, instance: Instance) -> RerunReport:
     return RerunReport(instance.id, checked, scratch.final_divergence(instance), tuple(scratch.notes))
 
 
-class _Scratch:
+class Scratch:
     """The case being re-executed: its state in memory and the outputs produced but not yet matched."""
 
-    def __init__(self, session: Session, engine: Engine, instance: Instance, first_move: Event | None) -> None:
-        self.session, self.engine, self.first_move = session, engine, first_move
+    def __init__(self, session: Session, engine: Engine, instance: Instance, events: list[Event]) -> None:
+        self.session, self.engine = session, engine
+        self.first_move = next((e for e in events if e.type == "instance_migrated"), None)
+        self.rewind_targets = {e.data.get("to_seq") for e in events if e.type == "case_rewound"}
+        self.moments: dict[int, Moment] = {}  # the scratch's own state after each rewind target
+        self.settled: BpmnWorkflow | None = None  # the workflow as the last step left it
+        self.timer_shift: dict[UUID, timedelta] = {}  # per waiting duration timer: recorded time - scratch time
         self.actor = Actor(company_id=instance.company_id)
         self.case = Instance(company_id=instance.company_id, version=instance.version, version_id=instance.version_id,
                              business_key=instance.business_key, status="running", state="")
@@ -89,7 +143,9 @@ class _Scratch:
         self.notes: list[str] = []
         self.inputs: dict[str, Callable[[Event], dict[str, Any]]] = {
             "instance_started": self.start, "task_completed": self.complete, "instance_migrated": self.migrate,
-            "task_claimed": self.hold, "task_released": self.hold, "error": self.stop}
+            "task_claimed": self.hold, "task_released": self.hold, "error": self.stop,
+            "data_corrected": self.correct, "case_retried": self.retry, "task_skipped": self.complete,
+            "case_rewound": self.rewind}
 
     def check(self, event: Event) -> Divergence | None:
         """Re-execute or match one recorded event; the divergence if the re-execution does not reproduce it."""
@@ -105,13 +161,15 @@ class _Scratch:
             return Divergence(event.seq, expected, _essence("error", error.element_id, {"message": str(error)}),
                               "the re-execution failed")
         if actual == expected:
+            if event.seq in self.rewind_targets and self.settled is not None:
+                self.moments[event.seq] = self.moment()
             return None
         return Divergence(event.seq, expected, actual, "the re-execution did not produce this event" if actual is None
                           else "the re-execution produced a different event")
 
     def replay(self, event: Event, expected: dict[str, Any]) -> dict[str, Any] | None:
         """An output is the next one produced (a timer nothing fired yet is fired); an input is applied."""
-        if event.type in _OUTPUTS:
+        if event.type in OUTPUTS:
             if not self.pending and event.type == "timer_fired":
                 self.fire(event)
             return self.pending.popleft() if self.pending else None
@@ -133,7 +191,8 @@ class _Scratch:
         return _essence(event.type, process.key, {"version": self.case.version.version})
 
     def complete(self, event: Event) -> dict[str, Any]:
-        """Submit the recorded values to the ready task of that element, as Engine.complete does."""
+        """Submit the recorded values to the ready task of that element, as Engine.complete does (a skipped task:
+        none, as engine.corrections.skip does)."""
         step = self.step(event)
         task = next((t for t in step.ready_user_tasks() if t.task_spec.bpmn_id == event.element_id), None)
         if task is None:
@@ -175,10 +234,36 @@ class _Scratch:
 
     def stop(self, event: Event) -> dict[str, Any]:
         """The failed step was rolled back, input and all, so only the stop itself can be re-run."""
-        self.case.status, self.case.error_element = "error", event.element_id
+        case = self.case
+        case.status, case.error, case.error_element = "error", event.data.get("message"), event.element_id
         self.notes.append(f"seq {event.seq}: the error at {event.element_id} was not re-executed; the input that "
                           "caused it was rolled back with the failed step and is not in the history")
         return _essence(event.type, event.element_id, event.data)
+
+    def correct(self, event: Event) -> dict[str, Any]:
+        """Set the recorded corrected values, as engine.corrections.correct_data does."""
+        step = self.step(event)
+        changes = overwrite(step.workflow, {field: change.get("to")
+                                            for field, change in event.data.get("changes", {}).items()})
+        self.settle(step)
+        return _essence(event.type, None, {"changes": changes})
+
+    def retry(self, event: Event) -> dict[str, Any]:
+        """Let the stopped case run again; the timers the retry fired follow as outputs, fired when matched."""
+        if self.case.status != "error":
+            raise _Unapplicable("the case was not stopped by an error")
+        error, self.case.status, self.case.error, self.case.error_element = self.case.error, "running", None, None
+        return _essence(event.type, None, {"error": error})
+
+    def rewind(self, event: Event) -> dict[str, Any]:
+        """Put the scratch case back into its own state after the target event, as engine.corrections.rewind does."""
+        moment = self.moments.get(event.data.get("to_seq"))
+        if moment is None:
+            raise _Unapplicable(f"the re-execution did not pass event {event.data.get('to_seq')}, the rewind's target")
+        before = self.step(event).workflow
+        step = self.step(event, moment.restore(self.case, self.engine))
+        self.settle(step)
+        return _essence(event.type, None, rewound(before, step.workflow))
 
     # -- steps on the scratch case -----------------------------------------------------------------------------
 
@@ -194,12 +279,26 @@ class _Scratch:
         """What Step.save does to the state and the events, without writing anything."""
         step.settle()
         self.keep(step.workflow)
+        self.settled = step.workflow
         self.ready = {task.task_spec.bpmn_id for task in step.ready_user_tasks()}
         self.pending.extend(_essence(e["type"], e["element_id"], e["data"]) for e in step.events)
+        shift = step.now - self.engine.clock()  # SpiffWorkflow timed the new timers from the clock, not step.now
+        for task in step.workflow.get_tasks(state=TaskState.WAITING):
+            if isinstance(getattr(task.task_spec, "event_definition", None), DurationTimerEventDefinition):
+                self.timer_shift.setdefault(task.id, shift)
 
     def keep(self, workflow: BpmnWorkflow) -> None:
         """Store the settled workflow as a save would: serialised, so the next step loads it back."""
         self.case.state = serializer.dumps(workflow)
+
+    def moment(self) -> Moment:
+        """The scratch case as it stands now, with its waiting timers due when the recorded run had them due."""
+        workflow, case = self.settled, self.case
+        due = {str(task.id): (timing.parse_utc(value) + self.timer_shift[task.id]).isoformat()
+               for task in workflow.get_tasks(state=TaskState.WAITING)
+               if task.id in self.timer_shift and isinstance(value := task.internal_data.get("event_value"), str)}
+        return Moment(serializer.dumps(workflow), case.version, case.status, case.error, case.error_element,
+                      case.end_element, case.completed_at, due)
 
     def final_divergence(self, instance: Instance) -> Divergence | None:
         """After the last event, nothing may be left over and the state must be the stored one."""

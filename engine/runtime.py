@@ -62,7 +62,7 @@ def current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
     return dict(max(done, key=lambda t: t.last_state_change).data) if done else dict(workflow.task_tree.data)
 
 
-def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def data_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
     keys = sorted(set(before) | set(after))
     return {k: {"from": before.get(k), "to": after.get(k)} for k in keys if before.get(k) != after.get(k)}
 
@@ -181,7 +181,7 @@ class Step:
         completed = self.record("task_completed", _element(task), str(task.id), submitted=values)
         self.run(run_task)
         completed["data"] = jsonable({"submitted": values,
-                                      "changes": _changes(jsonable(before), jsonable(current_data(self.workflow)))})
+                                      "changes": data_changes(jsonable(before), jsonable(current_data(self.workflow)))})
 
     def _finish_if_completed(self) -> None:
         if not self.workflow.is_completed() or self.instance.status == "completed":

@@ -27,6 +27,23 @@ ENGINE_TEXT = {
     "cannot_migrate": N_("This case cannot move to that version: %(reasons)s"),
     "draft_gone": N_("This draft was published or discarded meanwhile; your changes were not saved. Reload to see "
                      "the newest version."),
+    "reason_required": N_("Give the reason for this correction; it is kept in the case's history."),
+    "case_closed": N_("This case is closed; its data can no longer be corrected."),
+    "unknown_field": N_("The case has no field called %(field)s."),
+    "unknown_choice": N_("%(value)s is not a known code for %(field)s."),
+    "not_editable": N_("%(field)s holds a list or a table and cannot be corrected here."),
+    "not_yes_no": N_("%(field)s must be yes or no, not “%(value)s”."),
+    "not_whole_number": N_("%(field)s must be a whole number, not “%(value)s”."),
+    "not_number": N_("%(field)s must be a number, not “%(value)s”."),
+    "nothing_changed": N_("These are the case's values already; nothing was corrected."),
+    "not_stopped": N_("This case is not stopped by an error; there is nothing to retry."),
+    "skip_failed": N_("Skipping %(task)s failed, so nothing was changed: %(error)s. The elements after it may need "
+                      "values its form would have given: correct the data first, or have the task completed."),
+    "not_a_step_end": N_("Event #%(seq)s does not end a step of this case's history; choose the last event of a "
+                         "step."),
+    "rewind_to_last": N_("Event #%(seq)s is the case's last event: the case already stands there."),
+    "rewind_diverges": N_("The history cannot be re-executed up to event #%(seq)s (at event #%(at)s: %(reason)s), "
+                          "so the case cannot be put back there."),
 }
 
 
