@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timezone
 from itertools import groupby
@@ -60,8 +60,10 @@ class ChainReport:
         return self.problem is None
 
 
-def verify(session: Session, company_id: int | None = None, instance_id: int | None = None) -> list[ChainReport]:
-    """Recompute the chain of every selected instance, streaming events in seq order a chunk at a time."""
+def verify(session: Session, company_id: int | None = None, instance_id: int | None = None,
+           instance_ids: Collection[int] | None = None) -> list[ChainReport]:
+    """Recompute the chain of every selected instance (of a company, one, or a list), streaming events in seq
+    order a chunk at a time."""
     instances = sa.select(Instance.id, Instance.business_key, Instance.event_count, Instance.event_head)
     events = sa.select(*(Event.__table__.c[name] for name in (*HASHED, "prev_hash", "hash"))) \
         .join(Instance, Instance.id == Event.instance_id)
@@ -69,6 +71,8 @@ def verify(session: Session, company_id: int | None = None, instance_id: int | N
         instances, events = (query.where(Instance.company_id == company_id) for query in (instances, events))
     if instance_id is not None:
         instances, events = (query.where(Instance.id == instance_id) for query in (instances, events))
+    if instance_ids is not None:
+        instances, events = (query.where(Instance.id.in_(instance_ids)) for query in (instances, events))
     rows = session.execute(events.order_by(Event.instance_id, Event.seq, Event.id)
                            .execution_options(yield_per=CHUNK))
     groups = groupby(rows, key=attrgetter("instance_id"))

@@ -1,0 +1,231 @@
+"""Auditing across complaints: the company's complaints on one procedure, filtered by version, status, registration
+dates, grade and category, and a heatmap of the filtered set on the procedure's diagram.
+
+Every filter but the grade is applied in SQL. A grade is part of a case's data, kept under a name each procedure
+chooses (GRADES), so it is read from the data the case's replay ends with, which the heatmap needs anyway.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import Blueprint, render_template, request, url_for
+from flask_babel import gettext as _, ngettext
+from flask_login import current_user, login_required
+from sqlalchemy.orm import contains_eager
+from werkzeug.datastructures import MultiDict
+
+from auth.models import Role
+from complaints.choices import CATEGORIES, N_, STATUSES
+from complaints.models import Complaint
+from engine import audit, publishing
+from engine.audit import ChainReport
+from engine.heatmap import CaseTrace, ElementHeat, Heatmap, cached_trace, heatmap
+from engine.records import Instance, ProcessVersion
+from engine.specs import CompiledProcess, name_in
+from web.audit import CHAIN_PROBLEMS
+from web.complaints import STANDARD_PROCESS
+from web.context import db, engine, roles_required
+from web.i18n import locale_code
+
+bp = Blueprint("audit_cases", __name__, url_prefix="/audit")
+READERS = (Role.AUDITOR, Role.ADMIN, Role.PROCESS_OWNER)
+# Where the procedures keep a case's grade, the first one a case has winning: the grading table's `level` (the
+# standard and graded procedures; the standard one also asks an `urgency`), the A-E table's `complaint_class`
+# (graded), the `urgency` chosen when classifying (QP07). The e-commerce procedure does not grade.
+GRADES: dict[str, str] = {
+    "level": N_("Level %(grade)s"),
+    "complaint_class": N_("Class %(grade)s"),
+    "urgency": N_("Urgency: %(grade)s"),
+}
+HEAT_LEVELS = 5  # colours of the scale, from the fewest runs to the most
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the auditor asked for; a value that is missing or not one of the choices is None (no filter)."""
+
+    procedure: str | None = None
+    version: int | None = None
+    status: str | None = None
+    registered_from: date | None = None
+    registered_to: date | None = None
+    grade: str | None = None  # "field:value", as grade_key gives it
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    complaint: Complaint
+    trace: CaseTrace
+    chain: ChainReport
+    grade: str | None
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def read_filters(args: MultiDict) -> Filters:
+    return Filters(
+        procedure=args.get("procedure") or None, version=args.get("version", type=int),
+        status=args.get("status") if args.get("status") in STATUSES else None,
+        registered_from=_date(args.get("from")), registered_to=_date(args.get("to")),
+        grade=args.get("grade") if args.get("grade", "").partition(":")[0] in GRADES else None,
+        category=args.get("category") if args.get("category") in CATEGORIES else None)
+
+
+def grade_key(data: dict[str, Any]) -> str | None:
+    """The case's grade as "field:value", from the first grade field its data holds."""
+    return next((f"{field}:{data[field]}" for field in GRADES if data.get(field) not in (None, "")), None)
+
+
+def _utc(day: date, zone: str) -> datetime:
+    """Midnight at the start of `day` in the company's time zone, in UTC."""
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(zone)).astimezone(timezone.utc)
+
+
+def matching(company_id: int, zone: str, filters: Filters) -> list[Complaint]:
+    """The complaints on the chosen procedure that pass every filter but the grade, newest first; test runs
+    never. Registration dates are days in the company's time zone `zone`."""
+    query = (sa.select(Complaint).join(Complaint.instance).join(Instance.version)
+             .options(contains_eager(Complaint.instance).contains_eager(Instance.version))
+             .where(Complaint.company_id == company_id, Instance.company_id == company_id,
+                    Instance.sandbox.is_(False), ProcessVersion.process_key == filters.procedure)
+             .order_by(Complaint.registered_at.desc(), Complaint.id.desc()))
+    if filters.version:
+        query = query.where(ProcessVersion.version == filters.version)
+    if filters.status:
+        query = query.where(Instance.status == filters.status)
+    if filters.category:
+        query = query.where(Complaint.category == filters.category)
+    if filters.registered_from:
+        query = query.where(Complaint.registered_at >= _utc(filters.registered_from, zone))
+    if filters.registered_to:  # the whole of the last day
+        query = query.where(Complaint.registered_at < _utc(filters.registered_to + timedelta(days=1), zone))
+    return list(db().scalars(query))
+
+
+def _rows(complaints: list[Complaint]) -> list[CaseRow]:
+    """Each complaint with its trace and the verdict on its chain (all chains verified in one query)."""
+    chains = {report.instance_id: report for report in audit.verify(
+        db(), current_user.company_id, instance_ids=[c.instance_id for c in complaints])} if complaints else {}
+    rows = []
+    for complaint in complaints:
+        chain = chains[complaint.instance_id]
+        case = cached_trace(db(), engine(), complaint.instance, chain)
+        rows.append(CaseRow(complaint, case, chain, grade_key(case.data)))
+    return rows
+
+
+@bp.get("/")
+@login_required
+@roles_required(*READERS)
+def index():
+    """The filter form, the matching complaints, and their heatmap on the procedure's diagram."""
+    locale = locale_code()
+    newest = {v.process_key: v for v in publishing.latest_versions(db(), current_user.company_id)}
+    if not newest:
+        return render_template("audit/index.html", procedures={}, filters=Filters())
+    filters, versions = _scope(read_filters(request.args), newest)
+    diagram = versions[filters.version] if filters.version else newest[filters.procedure]
+    candidates = _rows(matching(current_user.company_id, current_user.company.timezone, filters))
+    rows = [row for row in candidates if not filters.grade or row.grade == filters.grade]
+    result = heatmap(row.trace for row in rows)
+    options = _option_names(engine().compiled(diagram), locale)
+    return render_template(
+        "audit/index.html", filters=filters, rows=rows, versions=versions, diagram=diagram,
+        procedures={key: name_in(engine().compiled(v).element_names, key, locale) for key, v in newest.items()},
+        grades={key: _grade_label(key, options)
+                for key in sorted({row.grade for row in candidates if row.grade} | {filters.grade} - {None})},
+        statuses=STATUSES, categories=CATEGORIES, chain_problems=CHAIN_PROBLEMS, legend=_legend(result.most_runs),
+        payload=_payload(result, diagram, locale))
+
+
+def _scope(asked: Filters, newest: dict[str, ProcessVersion]) -> tuple[Filters, dict[int, ProcessVersion]]:
+    """The procedure asked for (else the standard one, else the first) and one of its versions or all, with the
+    procedure's published versions."""
+    procedure = asked.procedure if asked.procedure in newest else (
+        STANDARD_PROCESS if STANDARD_PROCESS in newest else next(iter(newest)))
+    versions = _versions(procedure)
+    return replace(asked, procedure=procedure, version=asked.version if asked.version in versions else None), versions
+
+
+def _versions(procedure: str) -> dict[int, ProcessVersion]:
+    """The procedure's published versions by number, newest first."""
+    return {v.version: v for v in db().scalars(sa.select(ProcessVersion).where(
+        ProcessVersion.company_id == current_user.company_id, ProcessVersion.process_key == procedure,
+        ProcessVersion.version.is_not(None)).order_by(ProcessVersion.version.desc()))}
+
+
+def _option_names(process: CompiledProcess, locale: str) -> dict[str, dict[str, str]]:
+    """The names the diagram gives the values of its grade fields that are choices (urgency: 'urgent' → 紧急)."""
+    return {spec.id: {o.id: o.names.get(locale) or o.name for o in spec.options}
+            for task in process.tasks.values() for spec in task.fields if spec.id in GRADES and spec.options}
+
+
+def _grade_label(key: str, options: dict[str, dict[str, str]]) -> str:
+    field, _colon, value = key.partition(":")
+    return _(GRADES[field], grade=options.get(field, {}).get(value, value))
+
+
+def duration(seconds: float | None) -> str:
+    """A median as people say it: minutes below an hour, hours below two days, then days; '' for no time."""
+    if not seconds:
+        return ""
+    minutes = seconds / 60
+    if minutes < 1:
+        return _("< 1 min")
+    if minutes < 60:
+        return _("%(n)s min", n=round(minutes))
+    if minutes < 48 * 60:
+        return _("%(n)s h", n=round(minutes / 60))
+    return _("%(n)s d", n=round(minutes / (24 * 60)))
+
+
+def heat_level(runs: int, most: int) -> int:
+    """The colour of a run count: 1 (fewest) to HEAT_LEVELS (most); 0 for an element that never finished."""
+    return math.ceil(runs * HEAT_LEVELS / most) if runs and most else 0
+
+
+def _legend(most: int) -> list[tuple[int, str]]:
+    """Each colour with the run counts it stands for; colours no whole count falls in are left out."""
+    bands = []
+    for level in range(1, HEAT_LEVELS + 1):
+        low, high = math.floor((level - 1) * most / HEAT_LEVELS) + 1, math.floor(level * most / HEAT_LEVELS)
+        if low <= high:
+            bands.append((level, str(low) if low == high else f"{low}–{high}"))
+    return bands
+
+
+def _badge(heat: ElementHeat) -> tuple[str, str]:
+    """The overlay's short text ("×12 · 3 h · 2 open") and its longer title."""
+    median = duration(heat.median_seconds)
+    parts = [f"×{heat.runs}"] if heat.runs else []
+    parts += [median] if median else []
+    parts += [_("%(n)s open", n=heat.open)] if heat.open else []
+    title = [ngettext("Finished %(num)s time", "Finished %(num)s times", heat.runs)]
+    title += [_("median time %(time)s", time=median)] if median else []
+    if heat.open:
+        title.append(ngettext("open now in %(num)s complaint", "open now in %(num)s complaints", heat.open))
+    return " · ".join(parts), ", ".join(title)
+
+
+def _payload(result: Heatmap, diagram: ProcessVersion, locale: str) -> dict[str, Any]:
+    """What heatmap.js draws: the diagram to load, each element's colour and texts, each flow's count."""
+    elements = {}
+    for element_id, heat in result.elements.items():
+        label, title = _badge(heat)
+        elements[element_id] = {"runs": heat.runs, "open": heat.open, "heat": heat_level(heat.runs, result.most_runs),
+                                "label": label, "title": title}
+    flows = {flow_id: {"count": count, "title": ngettext("Taken %(num)s time", "Taken %(num)s times", count)}
+             for flow_id, count in result.flows.items()}
+    return {"diagram": url_for("procedures.download", key=diagram.process_key, number=diagram.version),
+            "locale": locale, "elements": elements, "flows": flows}
