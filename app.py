@@ -18,7 +18,8 @@ from config import INSTANCE_DIR, DevelopmentConfig, ProductionConfig, load_secre
 from db import Database
 from engine.runtime import Engine
 from forms.builder import field_specs
-from web import admin, api, audit, auth, complaints, decisions, errors, migration, procedures, replay, tasks, test_runs
+from web import (admin, api, audit, audit_cases, auth, complaints, corrections, decisions, errors, migration,
+                 procedures, replay, tasks, test_runs)
 from web.context import close_session, db
 from web.i18n import localtime, locale_code, select_locale, select_timezone, use_wtforms_catalog
 
@@ -59,7 +60,8 @@ def _extensions(app: Flask) -> None:
 
 
 def _blueprints(app: Flask) -> None:
-    for module in (auth, tasks, complaints, audit, replay, procedures, migration, test_runs, decisions, admin):
+    for module in (auth, tasks, complaints, audit, replay, audit_cases, corrections, procedures, migration, test_runs,
+                   decisions, admin):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens, no cookies: CSRF cannot apply

@@ -13,11 +13,12 @@ import sqlalchemy as sa
 from bench.loop import advance_to_loop, one_round
 from bench.stats import Samples, timed
 from bench.world import World
-from engine import replay
+from engine import heatmap, replay
 from web import replay as replay_page
 from engine.records import Event, Instance
 
 SIZES = (50, 500)
+HEATMAP_CASES = 200
 
 
 def case_with_steps(world: World, steps: int) -> int:
@@ -35,10 +36,23 @@ def _steps(world: World, instance_id: int) -> int:
                             .where(Event.instance_id == instance_id, Event.type == "task_completed"))
 
 
-def run(world: World, samples: int) -> list[Samples]:
+def signed_in(world: World, key: str):
+    """A test client signed in as the world's user `key`."""
     client = world.app.test_client()
-    with client.session_transaction() as session:  # signed in as the service employee: any role may replay
-        session["_user_id"], session["_fresh"] = str(world.actors["service"].user_id), True
+    with client.session_transaction() as session:
+        session["_user_id"], session["_fresh"] = str(world.actors[key].user_id), True
+    return client
+
+
+def forget() -> None:
+    """Empty every per-process cache of replays, their timelines and traces."""
+    replay.CACHE.clear()
+    replay_page.TIMELINES.clear()
+    heatmap.TRACES.clear()
+
+
+def run(world: World, samples: int) -> list[Samples]:
+    client = signed_in(world, "auditor")
     rows = []
     for size in SIZES:
         instance_id = case_with_steps(world, size)
@@ -50,8 +64,7 @@ def run(world: World, samples: int) -> list[Samples]:
         for _ in range(samples):
             with world.database.session() as s:
                 engine_row.add(timed(lambda: replay.replay(s, world.engine, s.get(Instance, instance_id)))[1])
-            replay.CACHE.clear()
-            replay_page.TIMELINES.clear()
+            forget()
             cold.add(_get(client, page))
             warm.add(_get(client, page))
         rows += [engine_row, cold, warm]
@@ -63,3 +76,21 @@ def _get(client, path: str) -> tuple[float, float]:
     if response.status_code != 200:
         raise RuntimeError(f"GET {path} answered {response.status_code}")
     return sample
+
+
+def heatmap_page(world: World, samples: int) -> list[Samples]:
+    """GET /audit/ over HEATMAP_CASES complaints (half at the analysis, half one reopen round further), cold
+    (every case re-executed) and warm (traces cached; the chains are verified in one query either way)."""
+    for number in range(HEATMAP_CASES):
+        instance_id = advance_to_loop(world)
+        if number % 2:
+            one_round(world, instance_id)
+    client = signed_in(world, "auditor")
+    cold = Samples(f"GET /audit/ (list + heatmap), {HEATMAP_CASES} cases, cold (re-executes each)")
+    warm = Samples(f"GET /audit/ (list + heatmap), {HEATMAP_CASES} cases, warm (traces cached)")
+    for _ in range(samples):
+        forget()
+        cold.add(_get(client, "/audit/"))
+        warm.add(_get(client, "/audit/"))
+    return [cold, warm]
+

@@ -103,6 +103,7 @@ def build(url: str) -> World:
         company = create_company(s, "Bench 化工")
         users = {key: create_user(s, company, f"{key}@bench.test", "employee", PASSWORD, (lane,), key.title())
                  for lane, key in USER_OF_LANE.items()}
+        users["auditor"] = create_user(s, company, "auditor@bench.test", "auditor", PASSWORD, (), "Auditor")
         publish_decision(s, company.id, GRADING_TABLE.read_bytes(), None, "bench")
         version = publish(s, company.id, STANDARD.read_bytes(), None, "bench", GROUPS)
         actors = {key: actor_for(user) for key, user in users.items()}

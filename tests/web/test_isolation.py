@@ -53,11 +53,18 @@ PAGES = [
     ("POST", "/complaints/{instance}/rerun"),
     ("GET", "/complaints/{instance}/evidence"),
     ("GET", "/complaints/{instance}/evidence.json"),
+    ("GET", "/complaints/{instance}/replay"),
     ("GET", "/decisions/{decision}/1.dmn"),
     ("GET", "/decisions/{decision}/edit"),
+    ("GET", "/complaints/{instance}/corrections"),
+    ("POST", "/complaints/{instance}/corrections/data"),
+    ("POST", "/complaints/{instance}/corrections/retry"),
+    ("POST", "/complaints/{instance}/corrections/skip"),
+    ("POST", "/complaints/{instance}/corrections/rewind"),
 ]
 PAGE_LISTS = ["/", "/?scope=mine", "/?scope=groups", "/complaints/", "/complaints/?status=running",
-              "/complaints/?status=error", "/admin/errors", "/procedures/", "/decisions/"]
+              "/complaints/?status=error", "/admin/errors", "/procedures/", "/decisions/",
+              "/audit/", "/audit/?status=running&grade=level:4"]
 API = [
     ("GET", "/instances/{instance}"),
     ("GET", "/instances/{instance}/events"),

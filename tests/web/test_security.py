@@ -50,6 +50,10 @@ FORMS = [
     "/complaints/1/rerun",
     "/decisions/publish.json",
     "/procedures/test-runs/1/tasks/{task}",
+    "/complaints/1/corrections/data",
+    "/complaints/1/corrections/retry",
+    "/complaints/1/corrections/skip",
+    "/complaints/1/corrections/rewind",
 ]
 BAD_TOKENS = {"missing": None, "garbage": "not-a-token", "forged": "ImFiYyI.aaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbb"}
 
