@@ -48,6 +48,28 @@ SAMPLE_COMPLAINTS = (
      "channel": "email", "category": "delivery", "product": "固化剂 T-31", "specification": "",
      "contract_number": "", "work_number": "", "content": "约定 11 月 10 日送达，实际 11 月 16 日才到。",
      "customer_request": "说明延误原因，今后按时送货"},
+    {"customer_name": "苏州恒信电子材料有限公司", "contact_person": "郑工", "contact": "0512-6666 0303",
+     "channel": "in_store", "category": "product_quality", "product": "环氧灌封胶 G-2", "specification": "5 kg/组",
+     "contract_number": "HT-2026-0402", "work_number": "", "content": "灌封后表面出现气泡，影响绝缘。",
+     "customer_request": "查明原因"},
+)
+# The third sample's path: judged customer-caused, the customer is not satisfied at the first callback, the
+# analysis is redone, and the second callback closes it: a reopened complaint for the auditor to replay.
+REOPENED = (
+    ("check_validity", "service", {"valid": True, "validity_note": "投诉成立"}),
+    ("grade_complaint", "quality", {"handling_cost": 8000, "affected_kw": 0, "defect_type": "none",
+                                    "major_impact": False, "lawsuit": False, "repeated": False,
+                                    "safety_hazard": False, "group_complaint": False, "media_exposure": False,
+                                    "urgency": "general"}),
+    ("assign", "quality", {"handling_department": "技术部", "responsible_person": "张伟"}),
+    ("analyse_cause", "handler", {"root_cause": "客户未按说明真空脱泡", "responsibility": "客户",
+                                  "customer_caused": True, "site_visit": False}),
+    ("reply_customer_caused", "service", {"reply_content": "已说明真空脱泡工艺"}),
+    ("callback", "service", {"callback_reached": True, "satisfied": False, "callback_note": "客户认为是胶的问题"}),
+    ("analyse_cause", "handler", {"root_cause": "现场复查：脱泡时间不足", "responsibility": "客户",
+                                  "customer_caused": True, "site_visit": False}),
+    ("reply_customer_caused", "service", {"reply_content": "提供现场复查报告与工艺卡"}),
+    ("callback", "service", {"callback_reached": True, "satisfied": True, "callback_note": "客户认可"}),
 )
 
 
@@ -69,6 +91,12 @@ def _samples(session: Session, engine: Engine, company, users) -> None:
     register(session, engine, version, service, SAMPLE_COMPLAINTS[1], company.timezone)
     task = queries.instance_tasks(session, engine, first.instance)[0]
     engine.complete(session, task.id, service, {"valid": True, "validity_note": "批次质量问题，投诉成立"})
+    reopened = register(session, engine, version, service, SAMPLE_COMPLAINTS[2], company.timezone)
+    for element, user, data in REOPENED:
+        [task] = queries.instance_tasks(session, engine, reopened.instance)
+        if task.element_id != element:  # the standard procedure changed under the demo
+            raise RuntimeError(f"the demo path expected {element}, the case is at {task.element_id}")
+        engine.complete(session, task.id, actor_for(users[user]), data)
 
 
 def load_demo(session: Session, engine: Engine) -> str:

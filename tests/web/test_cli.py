@@ -16,6 +16,7 @@ from db import Database
 from demo import DECISION_TABLES, SHIPPED
 from conftest import ROOT, count
 from engine.records import DecisionVersion, Event, Instance, ProcessVersion
+from engine.rerun import rerun
 
 PASSWORD = "cli-password-2026"
 
@@ -128,6 +129,17 @@ def test_demo_is_idempotent(database, kesu):
     assert second.exit_code == 0, second.output
     assert tuple(count(database, model) for model in models) == loaded
     assert second.output == first.output
+
+
+def test_demo_has_a_closed_complaint_reopened_once_that_re_runs(database, kesu, engine):
+    assert kesu("demo").exit_code == 0
+    with database.session() as s:
+        closed = s.scalars(sa.select(Instance).where(Instance.status == "completed")).all()
+        assert len(closed) == 2  # one per company
+        callbacks = s.scalars(sa.select(Event.data).where(Event.instance_id == closed[0].id,
+                                                          Event.element_id == "gw_satisfied")).all()
+        assert [data["flow"] for data in callbacks] == ["flow_satisfied_no", "flow_satisfied_yes"]
+        assert rerun(s, engine, closed[0]).confirmed
 
 
 def test_demo_prints_logins_that_work(database, kesu, browser):
