@@ -42,7 +42,7 @@ extract: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o translations/messages.pot --no-location --sort-output app.py demo.py auth complaints engine forms web templates
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 
-run: setup
+run: setup $(CHROMIUM)
 	$(FLASK) db upgrade
 	$(FLASK) kesu demo
 	@echo "Kesu is at http://127.0.0.1:$(PORT)/"

@@ -23,6 +23,7 @@ class Config:
     LANGUAGES = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "English"}
     SCRIPT_TIME_LIMIT = float(os.environ.get("KESU_SCRIPT_TIME_LIMIT", "2"))
     API_TOKEN_LIFETIME = timedelta(hours=12)
+    CHROMIUM = os.environ.get("KESU_CHROMIUM", "/usr/bin/chromium")  # prints evidence packs to PDF
 
 
 class DevelopmentConfig(Config):

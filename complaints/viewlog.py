@@ -20,6 +20,7 @@ PAGES: dict[str, str] = {
     "replay": N_("Replay"),
     "evidence": N_("Evidence pack"),
     "evidence.json": N_("Evidence pack (JSON)"),
+    "evidence.pdf": N_("Evidence pack (PDF)"),
 }
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -23,6 +23,7 @@ from engine.records import Event, Instance, ProcessVersion
 from engine.rerun import rerun
 from web.context import db, engine
 from web.i18n import locale_code
+from web.pdf import PdfUnavailable, print_pdf
 from web.tasks import ActionForm
 
 bp = Blueprint("audit", __name__, url_prefix="/complaints")
@@ -137,13 +138,33 @@ def evidence_json(instance_id: int):
 @bp.get("/<int:instance_id>/evidence")
 @login_required
 def evidence_page(instance_id: int):
-    """The evidence pack as a printable page (the browser's print makes the PDF)."""
+    """The evidence pack as a printable page."""
     complaint = _complaint(instance_id)
     record_view(db(), current_user, instance_id, "evidence")
-    history = queries.events(db(), instance_id, current_user.company_id)
-    views, exported_at = view_log(instance_id, limit=None), utcnow()
+    return _evidence_html(complaint)
+
+
+@bp.get("/<int:instance_id>/evidence.pdf")
+@login_required
+def evidence_pdf(instance_id: int):
+    """The printable page as a PDF to file, printed by headless Chromium on the server."""
+    complaint = _complaint(instance_id)
+    record_view(db(), current_user, instance_id, "evidence.pdf")
+    try:
+        pdf = print_pdf(_evidence_html(complaint, printed=True), current_app.static_folder,
+                        current_app.config["CHROMIUM"])
+    except PdfUnavailable:
+        flash(_("PDF export needs Chromium on the server; print this page from the browser instead."), "error")
+        return redirect(url_for("audit.evidence_page", instance_id=instance_id), 303)
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="evidence-{complaint.number}.pdf"'})
+
+
+def _evidence_html(complaint: Complaint, printed: bool = False) -> str:
+    history = queries.events(db(), complaint.instance_id, current_user.company_id)
+    views, exported_at = view_log(complaint.instance_id, limit=None), utcnow()
     return render_template("complaints/evidence.html", pack=evidence(complaint, history, views, exported_at),
                            complaint=complaint, history=history, views=views, exported_at=exported_at,
                            people=names_by_id(db(), {e.actor_id for e in history}),
                            view=queries.instance_view(db(), engine(), complaint.instance), locale=locale_code(),
-                           chain_problems=CHAIN_PROBLEMS, sealed=True)
+                           chain_problems=CHAIN_PROBLEMS, sealed=True, printed=printed)

@@ -63,3 +63,24 @@ def test_evidence_pack_holds_the_fields_every_sealed_event_and_the_diagram(acme,
     assert [t["key"] for t in diagram["decision_tables"]] == ["grading"]
     page = auditor.get(f"/complaints/{case}/evidence")
     assert page.status_code == 200 and pack["case"]["chain_head"] in page.get_data(as_text=True)
+
+
+def test_evidence_pack_prints_to_a_pdf_with_the_complaint_and_its_chain_head(acme, api, login, complaint_data):
+    case = registered(acme, api, complaint_data)
+    auditor = login(acme.email("auditor"))
+    response = auditor.get(f"/complaints/{case}/evidence.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="evidence-%s.pdf"' % \
+        auditor.get(f"/complaints/{case}/evidence.json").get_json()["complaint"]["number"]
+    pdf = response.get_data()
+    assert pdf.startswith(b"%PDF-") and b"/Type /Page" in pdf
+
+
+def test_evidence_pdf_without_chromium_sends_the_auditor_to_the_printable_page(
+        app, monkeypatch, acme, api, login, complaint_data):
+    case = registered(acme, api, complaint_data)
+    monkeypatch.setitem(app.config, "CHROMIUM", "/nonexistent/chromium")
+    auditor = login(acme.email("auditor"))
+    response = auditor.get(f"/complaints/{case}/evidence.pdf")
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/complaints/{case}/evidence")
+    assert "flash-error" in auditor.get(f"/complaints/{case}/evidence").get_data(as_text=True)

@@ -53,6 +53,7 @@ PAGES = [
     ("POST", "/complaints/{instance}/rerun"),
     ("GET", "/complaints/{instance}/evidence"),
     ("GET", "/complaints/{instance}/evidence.json"),
+    ("GET", "/complaints/{instance}/evidence.pdf"),
     ("GET", "/complaints/{instance}/replay"),
     ("GET", "/decisions/{decision}/1.dmn"),
     ("GET", "/decisions/{decision}/edit"),
