@@ -11,7 +11,7 @@ from flask_migrate import Migrate
 from flask_wtf import CSRFProtect
 
 import models  # noqa: F401 - registers every table on the metadata
-from auth.directory import UserDirectory
+from auth.directory import UserDirectory, company_calendar
 from auth.models import User
 from cli import register as register_cli
 from config import INSTANCE_DIR, DevelopmentConfig, ProductionConfig, load_secret
@@ -48,7 +48,8 @@ def _extensions(app: Flask) -> None:
     database = Database(app.config["DATABASE_URL"])
     app.extensions["kesu.db"] = database
     app.extensions["kesu.engine"] = Engine(script_time_limit=app.config["SCRIPT_TIME_LIMIT"],
-                                           form_resolver=field_specs, directory=UserDirectory())
+                                           form_resolver=field_specs, directory=UserDirectory(),
+                                           calendars=company_calendar)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     csrf.init_app(app)
     login_manager.init_app(app)

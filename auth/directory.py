@@ -4,7 +4,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from auth.models import User
+from auth.models import Company, User
+from engine.calendar import BusinessCalendar, china
 from engine.views import Actor
 
 
@@ -16,6 +17,13 @@ class UserDirectory:
 
     def user_name(self, session: Session, user_id: int) -> str:
         return session.scalar(sa.select(User.name).where(User.id == user_id)) or "?"
+
+
+def company_calendar(session: Session, company_id: int) -> BusinessCalendar:
+    """The company's business calendar: mainland China's holidays and adjusted working days, in the company's
+    time zone (per-company calendars an admin edits are not built yet)."""
+    zone = session.scalar(sa.select(Company.timezone).where(Company.id == company_id))
+    return china(zone or "Asia/Shanghai")
 
 
 def actor_for(user: User) -> Actor:

@@ -26,6 +26,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from db import utcnow
 from engine import audit, formdata, serializer, timing
+from engine.calendar import BusinessCalendar, china
 from engine.errors import Conflict, Forbidden, NotFound, ProcessError
 from engine.records import Event, InboxTask, Instance, ProcessVersion, TaskCandidate
 from engine.sandbox import DEFAULT_TIME_LIMIT, SandboxError, SandboxScriptEngine
@@ -33,6 +34,7 @@ from engine.specs import CompiledProcess, FieldSpec, SpecCache, TaskMeta
 from engine.views import Actor
 
 FormResolver = Callable[[str], "tuple[FieldSpec, ...] | None"]
+CalendarResolver = Callable[[Session, int], BusinessCalendar]  # a company's business calendar, by its id
 LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
 
@@ -224,7 +226,8 @@ class Step:
         """A new inbox row and the principals it is offered to."""
         meta = self.process.tasks[_element(task)]
         try:
-            due = timing.due_at(meta.due_date, task, self.now)
+            due = timing.due_at(meta.due_date, task, self.now,
+                                self.engine.calendars(self.session, self.instance.company_id))
             priority = timing.priority(meta.priority, task)
         except (SpiffWorkflowException, SandboxError, ValueError, TypeError) as error:
             raise ProcessError(f"{meta.name or meta.element_id} ({meta.element_id}): due date or priority: {error}",
@@ -244,12 +247,13 @@ class Engine:
 
     def __init__(self, specs: SpecCache | None = None, script_time_limit: float = DEFAULT_TIME_LIMIT,
                  form_resolver: FormResolver | None = None, directory: Directory | None = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, calendars: CalendarResolver | None = None) -> None:
         self.specs = specs or SpecCache()
         self.script_engine = SandboxScriptEngine(script_time_limit)
         self.form_resolver = form_resolver
         self.directory = directory
         self.clock = clock
+        self.calendars = calendars or (lambda session, company_id: china())
 
     def compiled(self, version: ProcessVersion) -> CompiledProcess:
         """The version's parsed spec; its XML and decision tables are loaded from the database only on a cache miss."""

@@ -1,4 +1,5 @@
-"""Due dates and priorities written on user tasks: ISO 8601 literals or sandboxed expressions."""
+"""Due dates and priorities written on user tasks: ISO 8601 literals, business forms on the company's calendar
+('2 working days', 'next working day 15:00'), or sandboxed expressions giving either."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
@@ -6,6 +7,7 @@ from datetime import date, datetime, time, timezone
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.task import Task
 
+from engine.calendar import BusinessCalendar, parse_business
 from engine.sandbox import is_iso_literal
 
 
@@ -19,15 +21,19 @@ def _as_utc(value: object) -> datetime:
     raise ValueError(f"a due date must be a date, a date-time or an ISO 8601 duration, not {value!r}")
 
 
-def due_at(expression: str | None, task: Task, now: datetime) -> datetime | None:
-    """When a task is due: `P1D`/`PT4H` from now, an ISO date-time, or an expression giving either."""
+def due_at(expression: str | None, task: Task, now: datetime, calendar: BusinessCalendar) -> datetime | None:
+    """When a task is due: `P1D`/`PT4H` (calendar time) or a business form (working time on `calendar`) from
+    now, an ISO date-time, or an expression giving one of them."""
     if not expression:
         return None
     text = expression.strip()
-    if not is_iso_literal(text):
+    if not is_iso_literal(text) and parse_business(text) is None:
         text = task.workflow.script_engine.evaluate(task, text)
         if not isinstance(text, str):
             return _as_utc(text)
+    business = parse_business(text)
+    if business is not None:
+        return business.after(now, calendar)
     if text.startswith("P"):
         return now + TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(text), now)
     return _as_utc(text)

@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from engine.calendar import parse_business
 from engine.flowgraph import graph_problems, kind_name, local_name
 from engine.sandbox import SandboxError, compile_expression, compile_script, is_iso_literal
 from engine.specs import BPMN_NS, FIELD_TYPES, CompiledProcess, compile_process, content_hash, executable_process_ids
@@ -191,7 +192,22 @@ def expression_problems(tree: etree._ElementTree) -> list[Problem]:
             if message:
                 event = timer.getparent().getparent()
                 problems.append((event.get("id"), f"timer: {message}"))
+    for task in tree.iter(f"{_BPMN}userTask"):
+        text = (task.get(f"{{{CAMUNDA_MODEL_NS}}}dueDate") or "").strip()
+        message = _due_date_problem(text) if text else None
+        if message:
+            problems.append((task.get("id"), f"due date: {message}"))
     return problems
+
+
+def _due_date_problem(text: str) -> str | None:
+    """A due date is ISO 8601, a business form ('2 working days') or an expression giving either."""
+    try:
+        if parse_business(text) is not None:
+            return None
+    except ValueError as error:
+        return str(error)
+    return None if is_iso_literal(text) else _python_problem(text, compile_expression)
 
 
 def form_field_problems(tree: etree._ElementTree) -> list[Problem]:

@@ -63,7 +63,7 @@ def engine(app, clock) -> Engine:
     """The app's engine, on the fake clock."""
     base = app.extensions["kesu.engine"]
     return Engine(specs=base.specs, script_time_limit=1.0, form_resolver=base.form_resolver,
-                  directory=base.directory, clock=clock)
+                  directory=base.directory, clock=clock, calendars=base.calendars)
 
 
 @dataclass(frozen=True)

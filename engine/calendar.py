@@ -1,0 +1,167 @@
+"""Business time on a company's calendar: working days, working hours, public holidays and the adjusted working
+days China moves around them (调休).
+
+Times go in and come out as aware UTC datetimes; the arithmetic happens in the calendar's time zone. The three
+business forms a diagram may use:
+- "N working days": the Nth working day after the start's date, at the same local time ("1 working day" is the
+  next working day at the same time, not 24 working hours);
+- "N working hours": N hours counted only inside the working periods (the lunch break and nights don't count);
+- "next working day HH:MM": the first working day after the start's date, at that local time.
+Each has a Chinese spelling too ("2个工作日", "4个工作小时", "次工作日 15:00").
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+DEFAULT_PERIODS = ((time(8, 30), time(12, 0)), (time(13, 0), time(17, 30)))
+MONDAY_TO_FRIDAY = frozenset(range(5))
+_SEARCH_DAYS = 366 * 2  # no calendar has two years without a working day; beyond that it is misconfigured
+
+
+@dataclass(frozen=True)
+class BusinessCalendar:
+    """When a company works: its time zone, daily working periods, working weekdays (0 = Monday), public
+    holidays, and adjusted working days (days worked although they fall on a weekend)."""
+
+    timezone: str = "Asia/Shanghai"
+    periods: tuple[tuple[time, time], ...] = DEFAULT_PERIODS
+    weekdays: frozenset[int] = MONDAY_TO_FRIDAY
+    holidays: frozenset[date] = frozenset()
+    workdays: frozenset[date] = frozenset()
+    zone: ZoneInfo = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "zone", ZoneInfo(self.timezone))
+        if not self.periods or any(start >= end for start, end in self.periods) or any(
+                earlier[1] > later[0] for earlier, later in zip(self.periods, self.periods[1:])):
+            raise ValueError("working periods must be ordered, non-overlapping and each end after it starts")
+
+    def is_working_day(self, day: date) -> bool:
+        if day in self.workdays:
+            return True
+        return day.weekday() in self.weekdays and day not in self.holidays
+
+    def working_day_after(self, day: date, count: int = 1) -> date:
+        """The `count`th working day after `day` (day itself not counted)."""
+        for _ in range(count):
+            day = self._next_working_day(day)
+        return day
+
+    def add_working_days(self, start: datetime, count: int) -> datetime:
+        """The `count`th working day after the start's local date, at the start's local time."""
+        local = self._local(start)
+        day = self.working_day_after(local.date(), count)
+        return self._utc(datetime.combine(day, local.time()))
+
+    def next_working_day_at(self, start: datetime, at: time) -> datetime:
+        """The first working day after the start's local date, at the local time `at`."""
+        return self._utc(datetime.combine(self.working_day_after(self._local(start).date()), at))
+
+    def add_working_hours(self, start: datetime, hours: float) -> datetime:
+        """`hours` counted inside working periods only, from `start` (outside them: from the next period)."""
+        remaining = timedelta(hours=hours)
+        for opens, closes in self._periods_from(self._local(start)):
+            if remaining <= closes - opens:
+                return self._utc(opens + remaining)
+            remaining -= closes - opens
+        raise AssertionError("unreachable: _periods_from never ends")
+
+    def working_time_between(self, start: datetime, end: datetime) -> timedelta:
+        """Working time from `start` to `end` (negative when `end` is earlier): time left, or time overdue."""
+        if end < start:
+            return -self.working_time_between(end, start)
+        local_end = self._local(end)
+        total = timedelta()
+        for opens, closes in self._periods_from(self._local(start)):
+            if opens >= local_end:
+                return total
+            total += min(closes, local_end) - opens
+        raise AssertionError("unreachable: _periods_from never ends")
+
+    # -- helpers -------------------------------------------------------------------------------------------
+
+    def _next_working_day(self, day: date) -> date:
+        for _ in range(_SEARCH_DAYS):
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                return day
+        raise ValueError("the calendar has no working day in two years")
+
+    def _periods_from(self, local: datetime) -> Iterable[tuple[datetime, datetime]]:
+        """The working periods (naive local times) from `local` on, the first cut to start at `local`."""
+        day = local.date()
+        if not self.is_working_day(day):
+            day = self._next_working_day(day)
+        while True:
+            for opens, closes in self.periods:
+                period = datetime.combine(day, opens), datetime.combine(day, closes)
+                if period[1] > local:
+                    yield max(period[0], local), period[1]
+            day = self._next_working_day(day)
+
+    def _local(self, moment: datetime) -> datetime:
+        """A UTC moment as a naive local datetime (business arithmetic is done on the wall clock)."""
+        return moment.astimezone(self.zone).replace(tzinfo=None)
+
+    def _utc(self, local: datetime) -> datetime:
+        return local.replace(tzinfo=self.zone).astimezone(timezone.utc)
+
+
+@lru_cache(maxsize=32)
+def china(timezone_name: str = "Asia/Shanghai", periods: tuple[tuple[time, time], ...] = DEFAULT_PERIODS
+          ) -> BusinessCalendar:
+    """Mainland China's calendar as the State Council publishes it (statutory holidays and adjusted working
+    days, through the latest year the chinesecalendar package knows), Monday to Friday otherwise."""
+    from chinese_calendar.constants import holidays, workdays  # data only; imported where it is needed
+
+    return BusinessCalendar(timezone_name, periods, MONDAY_TO_FRIDAY, frozenset(holidays), frozenset(workdays))
+
+
+# -- business durations written in diagrams -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BusinessDuration:
+    """A parsed business form: `days` working days, `hours` working hours, or the next working day `at`."""
+
+    days: int | None = None
+    hours: float | None = None
+    at: time | None = None
+
+    def after(self, start: datetime, calendar: BusinessCalendar) -> datetime:
+        if self.days is not None:
+            return calendar.add_working_days(start, self.days)
+        if self.hours is not None:
+            return calendar.add_working_hours(start, self.hours)
+        return calendar.next_working_day_at(start, self.at)
+
+
+_NUMBER = r"(\d+(?:\.\d+)?)"
+_FORMS = (
+    (re.compile(rf"^(\d+)\s*(?:working\s+days?|个?工作日|個?工作日)$", re.I), "days"),
+    (re.compile(rf"^{_NUMBER}\s*(?:working\s+hours?|个?工作小时|個?工作小時)$", re.I), "hours"),
+    (re.compile(r"^(?:next\s+working\s+day|次工作日|下一个工作日|下一個工作日)\s*(\d{1,2}):(\d{2})$", re.I), "at"),
+)
+
+
+def parse_business(text: str) -> BusinessDuration | None:
+    """The business form `text` spells, or None if it is not one (then it may be ISO 8601 or an expression).
+    Raises ValueError for a business form with an impossible time ('next working day 25:00')."""
+    text = " ".join(text.split())
+    for pattern, kind in _FORMS:
+        found = pattern.match(text)
+        if not found:
+            continue
+        if kind == "days":
+            return BusinessDuration(days=int(found.group(1)))
+        if kind == "hours":
+            return BusinessDuration(hours=float(found.group(1)))
+        hour, minute = int(found.group(1)), int(found.group(2))
+        if hour > 23 or minute > 59:
+            raise ValueError(f"{text!r}: {hour}:{minute:02d} is not a time of day")
+        return BusinessDuration(at=time(hour, minute))
+    return None

@@ -1,0 +1,58 @@
+"""A task's due date written as business time ('2 working days', 'next working day 15:00') is computed on the
+company's calendar when the task opens; lint accepts the business forms and names a malformed one."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from engine.publishing import publish
+from engine.records import InboxTask
+from engine.runtime import Engine
+from engine.validation import check_diagram
+from engine.xmlload import DiagramError
+from test_timers import GROUPS, timers_diagram
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def beijing(month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=SHANGHAI).astimezone(timezone.utc)
+
+
+def with_due_date(due: str) -> bytes:
+    text = timers_diagram("P30D").decode("utf-8")
+    return text.replace('id="handle" name="Handle the case" camunda:candidateGroups="Customer Service"',
+                        f'id="handle" name="Handle the case" camunda:candidateGroups="Customer Service" '
+                        f'camunda:dueDate="{due}"').encode("utf-8")
+
+
+def due_of_task_opened_at(database, engine, acme, due: str, now: datetime) -> datetime:
+    stopped = Engine(specs=engine.specs, script_time_limit=1.0, form_resolver=engine.form_resolver,
+                     directory=engine.directory, clock=lambda: now, calendars=engine.calendars)
+    with database.session() as s:
+        version = publish(s, acme.id, with_due_date(due), None, groups=GROUPS)
+        instance = stopped.start(s, version, acme.actor("service"), {}, business_key="D-1")
+        return s.scalar(sa.select(InboxTask.due_at).where(InboxTask.instance_id == instance.id))
+
+
+@pytest.mark.parametrize("due,opened,expected", [
+    ("2 working days", beijing(9, 30, 10), beijing(10, 9, 10)),  # over the National Day holiday
+    ("1个工作日", beijing(10, 9, 10), beijing(10, 10, 10)),  # onto the adjusted working Saturday
+    ("4 working hours", beijing(9, 30, 16), beijing(10, 8, 11)),  # 1.5 h before the holiday, 2.5 h after
+    ("next working day 15:00", beijing(11, 27, 18), beijing(11, 30, 15)),  # Friday evening → Monday
+    ("PT4H", beijing(11, 27, 16), beijing(11, 27, 20)),  # ISO 8601 stays calendar time
+])
+def test_task_due_date_in_business_time_is_computed_on_the_companys_calendar(database, engine, acme, due, opened,
+                                                                             expected):
+    assert due_of_task_opened_at(database, engine, acme, due, opened) == expected
+
+
+def test_lint_accepts_business_forms_and_names_the_task_with_a_malformed_one():
+    check_diagram(with_due_date("next working day 15:00"), GROUPS)
+    with pytest.raises(DiagramError) as refused:
+        check_diagram(with_due_date("next working day 25:00"), GROUPS)
+    assert ("handle", "due date: 'next working day 25:00': 25:00 is not a time of day") in \
+        refused.value.problems
