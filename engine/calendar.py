@@ -12,7 +12,9 @@ Each has a Chinese spelling too ("2个工作日", "4个工作小时", "次工作
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import date, datetime, time, timedelta, timezone
@@ -122,6 +124,29 @@ def china(timezone_name: str = "Asia/Shanghai", periods: tuple[tuple[time, time]
     return BusinessCalendar(timezone_name, periods, MONDAY_TO_FRIDAY, frozenset(holidays), frozenset(workdays))
 
 
+# -- the calendar of the case being stepped --------------------------------------------------------------------
+
+# Set by the runtime around each step, and looked up only if a business duration is evaluated: most steps
+# never need the company's calendar, so resolving it (a query) is deferred.
+_CALENDAR: ContextVar[Callable[[], BusinessCalendar] | None] = ContextVar("kesu_calendar", default=None)
+
+
+@contextmanager
+def calendar_of(resolve: Callable[[], BusinessCalendar]) -> Iterator[None]:
+    """Business durations evaluated inside use the calendar `resolve` gives."""
+    token = _CALENDAR.set(resolve)
+    try:
+        yield
+    finally:
+        _CALENDAR.reset(token)
+
+
+def current_calendar() -> BusinessCalendar:
+    """The calendar of the case being stepped, else mainland China's."""
+    resolve = _CALENDAR.get()
+    return resolve() if resolve is not None else china()
+
+
 # -- business durations written in diagrams -------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -131,6 +156,12 @@ class BusinessDuration:
     days: int | None = None
     hours: float | None = None
     at: time | None = None
+
+    def as_iso_duration(self, now: datetime) -> str:
+        """The plain ISO 8601 duration from `now` to this business duration's end on the current calendar,
+        which is what a timer's duration must give SpiffWorkflow."""
+        seconds = max((self.after(now, current_calendar()) - now).total_seconds(), 0.0)
+        return f"PT{seconds:.6f}S"
 
     def after(self, start: datetime, calendar: BusinessCalendar) -> datetime:
         if self.days is not None:

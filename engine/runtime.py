@@ -26,7 +26,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from db import utcnow
 from engine import audit, formdata, serializer, timing
-from engine.calendar import BusinessCalendar, china
+from engine.calendar import BusinessCalendar, calendar_of, china
 from engine.errors import Conflict, Forbidden, NotFound, ProcessError
 from engine.records import Event, InboxTask, Instance, ProcessVersion, TaskCandidate
 from engine.sandbox import DEFAULT_TIME_LIMIT, SandboxError, SandboxScriptEngine
@@ -115,8 +115,9 @@ class Step:
     def run(self, action: Callable[[], None]) -> None:
         """Perform `action` and the engine steps it enables; diagram failures become ProcessError."""
         try:
-            action()
-            self.workflow.do_engine_steps(did_complete_task=self._after_engine_task)
+            with calendar_of(lambda: self.engine.calendars(self.session, self.instance.company_id)):
+                action()
+                self.workflow.do_engine_steps(did_complete_task=self._after_engine_task)
         except (SpiffWorkflowException, SandboxError) as error:
             raise self._process_error(error) from None
 

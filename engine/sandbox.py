@@ -26,7 +26,10 @@ from RestrictedPython.Guards import (
     safer_getattr,
 )
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.event_definitions import timer
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+
+from engine.calendar import parse_business
 
 SCRIPT_FILENAME = "<kesu-script>"
 DEFAULT_TIME_LIMIT = 2.0
@@ -228,6 +231,11 @@ class SandboxScriptEngine(PythonScriptEngine):
         compile_expression(expression)
 
     def evaluate(self, task, expression: str, external_context=None):
-        if is_iso_literal(expression) and expression.strip() not in task.data:
-            return expression.strip()
+        text = expression.strip()
+        if text not in task.data:
+            if is_iso_literal(text):
+                return text
+            business = parse_business(text)
+            if business is not None:  # a timer's duration in business time: timers read the time from `timer`
+                return business.as_iso_duration(timer.datetime.now(_dt.timezone.utc))
         return super().evaluate(task, expression, external_context)

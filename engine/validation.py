@@ -188,7 +188,7 @@ def expression_problems(tree: etree._ElementTree) -> list[Problem]:
     for tag in _TIMER_TAGS:
         for timer in tree.iter(f"{_BPMN}{tag}"):
             text = (timer.text or "").strip()
-            message = None if is_iso_literal(text) else _python_problem(text, compile_expression)
+            message = _timer_problem(tag, text)
             if message:
                 event = timer.getparent().getparent()
                 problems.append((event.get("id"), f"timer: {message}"))
@@ -198,6 +198,18 @@ def expression_problems(tree: etree._ElementTree) -> list[Problem]:
         if message:
             problems.append((task.get("id"), f"due date: {message}"))
     return problems
+
+
+def _timer_problem(tag: str, text: str) -> str | None:
+    """A timer is ISO 8601 or an expression; its duration may also be business time ('2 working days')."""
+    try:
+        business = parse_business(text)
+    except ValueError as error:
+        return str(error)
+    if business is not None:
+        return None if tag == "timeDuration" else "business time ('2 working days') goes in the timer's " \
+                                                  "duration, not its date or cycle"
+    return None if is_iso_literal(text) else _python_problem(text, compile_expression)
 
 
 def _due_date_problem(text: str) -> str | None:

@@ -2,18 +2,20 @@
 company's calendar when the task opens; lint accepts the business forms and names a malformed one."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
 from engine.publishing import publish
-from engine.records import InboxTask
+from engine.records import InboxTask, Instance
 from engine.runtime import Engine
 from engine.validation import check_diagram
+from engine.views import Actor
 from engine.xmlload import DiagramError
-from test_timers import GROUPS, timers_diagram
+from test_shipped_procedures import clock, engine  # noqa: F401 - fixtures: the engine and timers on a fake clock
+from test_timers import GROUPS, inbox, instance, pending_timers, timers_diagram
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -56,3 +58,35 @@ def test_lint_accepts_business_forms_and_names_the_task_with_a_malformed_one():
         check_diagram(with_due_date("next working day 25:00"), GROUPS)
     assert ("handle", "due date: 'next working day 25:00': 25:00 is not a time of day") in \
         refused.value.problems
+
+
+def test_boundary_timer_in_working_days_waits_over_the_holiday_and_fires_on_time(database, engine, clock, acme):
+    clock.now = beijing(9, 30, 10)
+    with database.session() as s:
+        version = publish(s, acme.id, timers_diagram("2 working days"), None, groups=GROUPS)
+        case = engine.start(s, version, acme.actor("service"), {}, business_key="T-2").id
+    due = beijing(10, 9, 10)  # 1–7 October are holidays: the 2nd working day after 30 September
+    assert pending_timers(database, engine, case) == {"Overdue": due}
+    assert instance(database, case).next_timer_at == due
+
+    clock.now = due - timedelta(seconds=1)
+    fire(database, engine, acme, case)
+    assert inbox(database, case) == [("handle", ("Customer Service",))]
+    clock.now = due + timedelta(seconds=1)
+    fire(database, engine, acme, case)
+    assert inbox(database, case) == [("escalate", ("Management",))]
+
+
+def fire(database, engine, acme, case: int) -> None:
+    with database.session() as s:
+        engine.fire_timers(s, s.get(Instance, case), Actor(company_id=acme.id))
+
+
+def test_business_time_in_a_timers_date_is_refused_naming_the_event():
+    xml = timers_diagram("PT1H").decode().replace(
+        '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">PT1H</bpmn:timeDuration>',
+        '<bpmn:timeDate xsi:type="bpmn:tFormalExpression">2 working days</bpmn:timeDate>', 1).encode()
+    with pytest.raises(DiagramError) as refused:
+        check_diagram(xml, GROUPS)
+    assert any(element == "handle_overdue" and "goes in the timer's duration" in message
+               for element, message in refused.value.problems)
