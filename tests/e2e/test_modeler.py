@@ -301,3 +301,22 @@ def test_broken_change_is_refused_and_marked_then_a_good_one_is_published(page, 
     expect(page.locator("#publish-status")).to_have_class("flash flash-success")
     page.locator("#publish-status a").click()
     expect(page.locator('tr[data-key="complaint_standard"][data-version="2"]')).to_contain_text("renamed the first check")
+
+
+def set_due_date(page: Page, task_id: str, due: str) -> None:
+    page.evaluate("""([id, due]) => {
+        const m = window.kesuModeler;
+        m.get('modeling').updateProperties(m.get('elementRegistry').get(id), { 'camunda:dueDate': due });
+    }""", [task_id, due])
+
+
+def test_lint_accepts_a_due_date_in_working_days_and_names_an_impossible_time(page, js_errors, acme):
+    open_modeler(page, acme.email("owner"))
+    use_english(page)
+    set_due_date(page, "check_validity", "2 working days")
+    issue = lint_issue(page, "check_validity", "kesu/python-expressions")
+    page.wait_for_timeout(500)  # the lint runs on every change; nothing may appear
+    expect(issue).to_have_count(0)
+    set_due_date(page, "check_validity", "next working day 25:00")
+    expect(issue).to_contain_text("due date: 'next working day 25:00': 25:00 is not a time of day")
+    assert js_errors == []

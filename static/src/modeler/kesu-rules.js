@@ -33,6 +33,11 @@ const JUEL_TO_PYTHON = [
   [/\bnull\b/g, 'None'], [/\btrue\b/g, 'True'], [/\bfalse\b/g, 'False'],
 ];
 const JUEL_OPERATORS = JUEL_TO_PYTHON.slice(0, 3);
+// Business time (engine/calendar.py): "2 working days", "4 working hours", "next working day 15:00", in Chinese too.
+const BUSINESS_TIME = new RegExp('^(?:\\d+\\s*(?:working\\s+days?|个?工作日|個?工作日)'
+  + '|\\d+(?:\\.\\d+)?\\s*(?:working\\s+hours?|个?工作小时|個?工作小時)'
+  + '|(?:next\\s+working\\s+day|次工作日|下一个工作日|下一個工作日)\\s*(\\d{1,2}):(\\d{2}))$', 'i');
+const BUSINESS_IN_DATE = "business time ('2 working days') goes in the timer's duration, not its date or cycle";
 const STRING_LITERAL = /('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")/;
 
 function rule(check) {
@@ -69,6 +74,22 @@ function pythonProblem(source, isExpression = true) {
   return juel ? `'${source.trim()}' is not Python: write ${rewrite(source, JUEL_TO_PYTHON)}` : null;
 }
 
+/** Whether `source` is business time; a message when its time of day is impossible, else null. */
+function businessTime(source) {
+  const text = source.trim().split(/\s+/).join(' ');
+  const found = BUSINESS_TIME.exec(text);
+  if (!found) { return { business: false, message: null }; }
+  const [hour, minute] = [Number(found[1] || 0), Number(found[2] || 0)];
+  const impossible = hour > 23 || minute > 59;
+  return { business: true, message: impossible ? `'${text}': ${hour}:${found[2]} is not a time of day` : null };
+}
+
+function timerProblem(field, source) {
+  const { business, message } = businessTime(source);
+  if (business) { return message || (field === 'timeDuration' ? null : BUSINESS_IN_DATE); }
+  return pythonProblem(source);
+}
+
 function expressionProblems(node) {
   if (is(node, 'bpmn:SequenceFlow') && node.conditionExpression) {
     const body = node.conditionExpression.body || '';
@@ -81,9 +102,17 @@ function expressionProblems(node) {
   }
   return (node.eventDefinitions || []).filter((definition) => is(definition, 'bpmn:TimerEventDefinition'))
     .flatMap((timer) => TIMER_FIELDS.map((field) => {
-      const message = timer[field] && pythonProblem(timer[field].body || '');
+      const message = timer[field] && timerProblem(field, timer[field].body || '');
       return message && `timer: ${message}`;
-    }));
+    }))
+    .concat(is(node, 'bpmn:UserTask') ? [dueDateProblem(node.get('camunda:dueDate') || '')] : []);
+}
+
+function dueDateProblem(source) {
+  if (!source.trim()) { return null; }
+  const { business, message } = businessTime(source);
+  const problem = business ? message : pythonProblem(source);
+  return problem && `due date: ${problem}`;
 }
 
 /** Conditions, scripts and timers are Python: `${approved}` gets the hint to write `approved`. */
