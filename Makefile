@@ -9,7 +9,7 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 QUIET_PIP := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: setup run test test-postgres bench translations extract clean
+.PHONY: setup run worker test test-postgres bench translations extract clean
 
 setup: $(VENV)/.installed static/vendor/.built translations
 
@@ -46,7 +46,14 @@ run: setup $(CHROMIUM)
 	$(FLASK) db upgrade
 	$(FLASK) kesu demo
 	@echo "Kesu is at http://127.0.0.1:$(PORT)/"
-	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+	KESU_EMBEDDED_WORKER=1 $(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+# Scale-out timers: Celery workers and beat on Redis (KESU_REDIS_URL) against KESU_DATABASE_URL (PostgreSQL).
+# Beat runs once: start further workers with `make worker CELERY_BEAT=`.
+CELERY_BEAT ?= --beat --schedule instance/celerybeat-schedule
+worker: setup
+	mkdir -p instance
+	$(BIN)/celery --app worker.celery_app worker $(CELERY_BEAT) --loglevel INFO
 
 $(CHROMIUM):
 	apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null

@@ -18,10 +18,11 @@ from config import INSTANCE_DIR, DevelopmentConfig, ProductionConfig, load_secre
 from db import Database
 from engine.runtime import Engine
 from forms.builder import field_specs
-from web import (admin, api, audit, audit_cases, auth, complaints, corrections, decisions, errors, migration,
-                 procedures, replay, tasks, test_runs)
+from web import (admin, api, audit, audit_cases, auth, calendars, complaints, corrections, decisions, errors,
+                 migration, procedures, replay, tasks, test_runs)
 from web.context import close_session, db
 from web.i18n import localtime, locale_code, select_locale, select_timezone, use_wtforms_catalog
+from worker.embedded import EmbeddedWorker
 
 babel = Babel()
 csrf = CSRFProtect()
@@ -62,7 +63,7 @@ def _extensions(app: Flask) -> None:
 
 def _blueprints(app: Flask) -> None:
     for module in (auth, tasks, complaints, audit, replay, audit_cases, corrections, procedures, migration, test_runs,
-                   decisions, admin):
+                   decisions, admin, calendars):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens, no cookies: CSRF cannot apply
@@ -70,6 +71,15 @@ def _blueprints(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.globals["locale_code"] = locale_code
     app.jinja_env.globals["languages"] = app.config["LANGUAGES"]  # not `config`: pages pass their own script config
+
+
+def _worker(app: Flask) -> None:
+    """Fire timers in a thread of this process when KESU_EMBEDDED_WORKER is on (`make run` turns it on; every
+    process may run one: they never fire a timer twice). Tests turn it on with EMBEDDED_WORKER."""
+    enabled = app.config.get("EMBEDDED_WORKER", os.environ.get("KESU_EMBEDDED_WORKER", "") in ("1", "true", "on"))
+    if enabled:
+        worker = EmbeddedWorker(app.extensions["kesu.db"], app.extensions["kesu.engine"])
+        app.extensions["kesu.worker"] = worker.start()
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -80,4 +90,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _extensions(app)
     _blueprints(app)
     register_cli(app)
+    _worker(app)
     return app

@@ -1,6 +1,7 @@
 """`flask --app app kesu ...`: create companies and users, publish procedures, load the demo."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import click
@@ -12,6 +13,7 @@ from auth.models import Role
 from demo import load_demo
 from engine import audit, decisions, publishing
 from engine.xmlload import DiagramError
+from worker import embedded
 
 kesu = AppGroup("kesu", help="Kesu administration.")
 company_cli = AppGroup("company", help="Companies.")
@@ -114,6 +116,18 @@ def audit_verify(company_name: str | None, instance_id: int | None) -> None:
     click.echo(f"{len(reports)} cases, {sum(r.events for r in reports)} events: {verdict}")
     if broken:
         click.get_current_context().exit(1)
+
+
+@kesu.command("worker")
+@click.option("--poll", default=embedded.POLL, show_default=True,
+              help="Longest sleep in seconds: how soon a timer created by another process is noticed.")
+def worker(poll: float) -> None:
+    """Fire due timers in the foreground until Ctrl-C (the loop `make run` runs in a background thread)."""
+    click.echo("firing due timers; Ctrl-C stops")
+    try:
+        embedded.run(_database(), current_app.extensions["kesu.engine"], threading.Event(), poll)
+    except KeyboardInterrupt:
+        click.echo("stopped")
 
 
 def _company_id(session, name: str) -> int:

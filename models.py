@@ -1,4 +1,5 @@
 """Import every model module so the metadata knows all tables (for create_all and Alembic)."""
+from auth.calendars import CompanyCalendar  # noqa: F401
 from auth.models import ApiToken, Company, Group, User, user_groups  # noqa: F401
 from complaints.models import Complaint, ComplaintCounter  # noqa: F401
 from complaints.viewlog import CaseView  # noqa: F401

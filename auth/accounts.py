@@ -6,6 +6,7 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from auth.calendars import create_china_calendar
 from auth.models import Company, Group, Role, User
 
 
@@ -18,10 +19,13 @@ def company_named(session: Session, name: str) -> Company | None:
 
 
 def create_company(session: Session, name: str, timezone: str = "Asia/Shanghai") -> Company:
+    """A new company, working on mainland China's calendar (its default calendar, which its admins may edit)."""
     if company_named(session, name):
         raise AccountError(f"a company called {name!r} already exists")
     company = Company(name=name, timezone=timezone)
     session.add(company)
+    session.flush()
+    create_china_calendar(session, company)
     session.flush()
     return company
 

@@ -1,9 +1,12 @@
 """Users as the engine sees them: looked up by e-mail within a company, named for messages."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from auth.calendars import CompanyCalendar
 from auth.models import Company, User
 from engine.calendar import BusinessCalendar, china
 from engine.views import Actor
@@ -19,11 +22,26 @@ class UserDirectory:
         return session.scalar(sa.select(User.name).where(User.id == user_id)) or "?"
 
 
-def company_calendar(session: Session, company_id: int) -> BusinessCalendar:
-    """The company's business calendar: mainland China's holidays and adjusted working days, in the company's
-    time zone (per-company calendars an admin edits are not built yet)."""
-    zone = session.scalar(sa.select(Company.timezone).where(Company.id == company_id))
-    return china(zone or "Asia/Shanghai")
+def company_calendar(session: Session, company_id: int, name: str | None = None) -> BusinessCalendar:
+    """The company's default calendar (or the one called `name`), as its admins last saved it; mainland China's
+    calendar in the company's time zone when the company has none. Called whenever a task opens, so a saved
+    calendar is rebuilt only after it changes."""
+    wanted = CompanyCalendar.name == name if name is not None else CompanyCalendar.is_default.is_(True)
+    found = session.execute(sa.select(CompanyCalendar.id, CompanyCalendar.updated_at)
+                            .where(CompanyCalendar.company_id == company_id, wanted)).first()
+    if found is None:
+        zone = session.scalar(sa.select(Company.timezone).where(Company.id == company_id))
+        return china(zone or "Asia/Shanghai")
+    key = (found.id, found.updated_at)
+    if key not in _BUILT:
+        if len(_BUILT) >= _BUILT_LIMIT:
+            _BUILT.clear()  # stale versions of edited calendars would pile up otherwise
+        _BUILT[key] = session.get(CompanyCalendar, found.id).to_business()
+    return _BUILT[key]
+
+
+_BUILT: dict[tuple[int, datetime], BusinessCalendar] = {}  # (calendar id, updated_at) -> its BusinessCalendar
+_BUILT_LIMIT = 256
 
 
 def actor_for(user: User) -> Actor:
