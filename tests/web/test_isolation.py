@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from auth.accounts import create_user
+from auth.calendars import CompanyCalendar
 from auth.models import Company as CompanyRow
 from conftest import COMPLAINT, GRADING_TABLE, GROUPS, PASSWORD, STANDARD
 from engine.decisions import publish_decision
@@ -62,10 +63,14 @@ PAGES = [
     ("POST", "/complaints/{instance}/corrections/retry"),
     ("POST", "/complaints/{instance}/corrections/skip"),
     ("POST", "/complaints/{instance}/corrections/rewind"),
+    ("GET", "/admin/calendars/{calendar}"),
+    ("POST", "/admin/calendars/{calendar}"),
+    ("POST", "/admin/calendars/{calendar}/china"),
+    ("POST", "/admin/calendars/{calendar}/default"),
 ]
 PAGE_LISTS = ["/", "/?scope=mine", "/?scope=groups", "/complaints/", "/complaints/?status=running",
               "/complaints/?status=error", "/admin/errors", "/procedures/", "/decisions/",
-              "/audit/", "/audit/?status=running&grade=level:4"]
+              "/audit/", "/audit/?status=running&grade=level:4", "/admin/calendars/", "/admin/calendars/new"]
 API = [
     ("GET", "/instances/{instance}"),
     ("GET", "/instances/{instance}/events"),
@@ -87,7 +92,8 @@ NOT_COMPANY_DATA = {"static", "auth.login", "auth.logout", "auth.language", "api
                     "test_runs.start", "decisions.publish_json"}
 MISSING = {"instance": 987654, "held": "00000000-0000-0000-0000-000000000000", "process": "no_such_procedure",
            "open": "00000000-0000-0000-0000-000000000000", "done": "00000000-0000-0000-0000-000000000000",
-           "testrun": 987654, "testtask": "00000000-0000-0000-0000-000000000000", "decision": "no_such_table"}
+           "testrun": 987654, "testtask": "00000000-0000-0000-0000-000000000000", "decision": "no_such_table",
+           "calendar": 987654}
 ANSWERS = {"valid": "true", "seen": "true"}
 
 FRAGILE = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -141,6 +147,7 @@ def acme_ids(database, engine, acme, api) -> dict:
         trial = engine.start(s, trial_version(s, acme.id, private, acme.users["owner"].id, GROUPS), tester,
                              COMPLAINT, "TEST-acme")
         testrun, testtask = trial.id, s.scalar(sa.select(InboxTask.id).where(InboxTask.instance_id == trial.id))
+        calendar = s.scalar(sa.select(CompanyCalendar.id).where(CompanyCalendar.company_id == acme.id))
     service = api(acme.email("service"))
     data = {**COMPLAINT, "customer_name": ACME_CUSTOMER}
     held = ok(service.post("/processes/complaint_standard/instances", {"data": data}), 201)
@@ -152,7 +159,7 @@ def acme_ids(database, engine, acme, api) -> dict:
     return {"instance": held["id"], "held": held["tasks"][0]["id"],
             "open": task(service, moved["id"], "grade_complaint")["id"], "done": moved["tasks"][0]["id"],
             "process": PRIVATE_KEY, "instances": (held["id"], moved["id"], stopped["id"], testrun),
-            "testrun": testrun, "testtask": testtask, "decision": PRIVATE_TABLE}
+            "testrun": testrun, "testtask": testtask, "decision": PRIVATE_TABLE, "calendar": calendar}
 
 
 @pytest.fixture()
@@ -288,7 +295,8 @@ def test_rival_cannot_start_acme_private_procedure_but_acme_can(acme, api, acme_
 
 def test_every_endpoint_with_company_data_is_in_an_isolation_list(app):
     """Adding an endpoint without adding it to PAGES/PAGE_LISTS/API/API_LISTS above fails here."""
-    sample = {"instance": 1, "held": "t", "open": "t", "done": "t", "process": "p", "testrun": 1, "testtask": "t", "decision": "d"}
+    sample = {"instance": 1, "held": "t", "open": "t", "done": "t", "process": "p", "testrun": 1, "testtask": "t", "decision": "d",
+              "calendar": 1}
     adapter = app.url_map.bind("localhost")
     covered = {adapter.match(path.format(**sample), method=method)[0] for method, path in PAGES}
     covered |= {adapter.match(path.split("?")[0], method="GET")[0] for path in PAGE_LISTS}

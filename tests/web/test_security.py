@@ -54,6 +54,10 @@ FORMS = [
     "/complaints/1/corrections/retry",
     "/complaints/1/corrections/skip",
     "/complaints/1/corrections/rewind",
+    "/admin/calendars/new",
+    "/admin/calendars/1",
+    "/admin/calendars/1/china",
+    "/admin/calendars/1/default",
 ]
 BAD_TOKENS = {"missing": None, "garbage": "not-a-token", "forged": "ImFiYyI.aaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbb"}
 
