@@ -1,7 +1,8 @@
 """`python -m bench` (or `make bench`): prints, in one run, the step costs the issue sets targets for.
 
 (a) raw SpiffWorkflow steps, (b) full completions with persistence (SQLite, PostgreSQL, HTTP) and
-(c) the reopen loop at round 1 vs round N, then the ratios. It only measures and prints.
+(c) the reopen loop at round 1 vs round N, then the ratios, (d) the auditor's pages and (e) the latency of
+timers due at once. It only measures and prints.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import loop, persisted, raw, replay, report, world
+from bench import loop, persisted, raw, replay, report, timers, world
 from bench.machine import describe, load
 from bench.report import Ratio, Skipped, ratio_of
 from bench.stats import Samples
@@ -31,10 +32,11 @@ class Plan:
     rounds: int
     window: int  # rounds at each end of the loop whose steps are compared
     replays: int  # samples of each replay measurement
+    timers: int  # timers due at the same moment
 
 
-FULL = Plan(raw_cases=200, engine_cases=60, http_cases=40, rounds=500, window=20, replays=10)
-QUICK = Plan(raw_cases=20, engine_cases=5, http_cases=5, rounds=30, window=5, replays=2)
+FULL = Plan(raw_cases=200, engine_cases=60, http_cases=40, rounds=500, window=20, replays=10, timers=1000)
+QUICK = Plan(raw_cases=20, engine_cases=5, http_cases=5, rounds=30, window=5, replays=2, timers=100)
 
 
 def arguments() -> argparse.Namespace:
@@ -88,6 +90,13 @@ def measure_replay(plan: Plan, folder: Path) -> list[Samples]:
     return rows
 
 
+def measure_timers(plan: Plan, folder: Path) -> Samples:
+    sqlite = world.build(f"sqlite:///{folder / 'timers.db'}")
+    result = timers.run(sqlite, plan.timers)
+    world.dispose(sqlite)
+    return result
+
+
 def ratios(raw_rows: list[Samples], persisted_rows: list, result: loop.LoopResult) -> list[Ratio]:
     """Each full completion against two baselines: the bare in-memory step, and the step with its state
     round trip (load + step + save, DESIGN.md's 'raw engine step'); the 5x target is shown on both."""
@@ -106,7 +115,7 @@ def ratios(raw_rows: list[Samples], persisted_rows: list, result: loop.LoopResul
 
 
 def print_table(plan: Plan, raw_rows: list[Samples], persisted_rows: list, result: loop.LoopResult,
-                replay_rows: list[Samples]) -> None:
+                replay_rows: list[Samples], timer_row: Samples) -> None:
     print(report.header())
     print(report.section("(a) raw SpiffWorkflow step: complete one user task + do_engine_steps (straight path, 10 tasks)"))
     print("\n".join(report.row(r) for r in raw_rows))
@@ -120,6 +129,8 @@ def print_table(plan: Plan, raw_rows: list[Samples], persisted_rows: list, resul
     print("\n".join(report.ratio_line(r) for r in ratios(raw_rows, persisted_rows, result)))
     print(report.section("(d) the auditor's pages: replay (reopened cases; target under 200 ms server time) and heatmap, SQLite"))
     print("\n".join(report.row(r) for r in replay_rows))
+    print(report.section("(e) timers: fired - due time, all due at once (target: within 2 s), embedded worker, SQLite"))
+    print(report.row(timer_row))
 
 
 def main() -> None:
@@ -135,7 +146,8 @@ def main() -> None:
         persisted_rows = measure_persisted(plan, Path(folder), postgres, postgres_version)
         result = measure_loop(plan, Path(folder))
         replay_rows = measure_replay(plan, Path(folder))
-    print_table(plan, raw_rows, persisted_rows, result, replay_rows)
+        timer_row = measure_timers(plan, Path(folder))
+    print_table(plan, raw_rows, persisted_rows, result, replay_rows, timer_row)
     print(f"\ntook {time.monotonic() - started:.0f} s; load average {load()} at the end. cpu ms: this process's "
           "CPU time per sample (median); wall well above it means waiting, for the database or for a CPU.")
 

@@ -1,0 +1,1 @@
+"""Running the timer worker: a thread inside the web app (the single-machine default) or Celery on Redis."""
