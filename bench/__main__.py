@@ -129,7 +129,7 @@ def print_table(plan: Plan, raw_rows: list[Samples], persisted_rows: list, resul
     print("\n".join(report.ratio_line(r) for r in ratios(raw_rows, persisted_rows, result)))
     print(report.section("(d) the auditor's pages: replay (reopened cases; target under 200 ms server time) and heatmap, SQLite"))
     print("\n".join(report.row(r) for r in replay_rows))
-    print(report.section("(e) timers: fired - due time, all due at once (target: within 2 s), embedded worker, SQLite"))
+    print(report.section("(e) timers due at once: fired - due time (target: within 2 s), embedded worker, SQLite"))
     print(report.row(timer_row))
 
 

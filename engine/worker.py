@@ -63,7 +63,8 @@ def next_due(session: Session) -> datetime | None:
 def _claim(session: Session, instance_id: int, now: datetime) -> Instance | None:
     """The instance, locked for this transaction, if it is still due; None if another worker holds or fired it."""
     return session.scalar(sa.select(Instance).where(Instance.id == instance_id, _due(now))
-                          .with_for_update(of=Instance.__table__, skip_locked=True).execution_options(populate_existing=True))
+                          .with_for_update(of=Instance.__table__, skip_locked=True)
+                          .execution_options(populate_existing=True))
 
 
 def fire_one(sessions: sessionmaker[Session], engine: Engine, instance_id: int, actor: Actor,

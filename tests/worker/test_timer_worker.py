@@ -194,6 +194,20 @@ def test_app_runs_the_embedded_worker_only_when_asked(app, database):
     assert not worker.is_alive()
 
 
+def test_flask_kesu_worker_fires_timers_in_the_foreground_until_interrupted(database, engine, acme):
+    [case] = start_cases(database, engine, acme, "PT1S")
+    env = {**os.environ, "KESU_DATABASE_URL": database.url, "KESU_SECRET_KEY": "test-only-secret"}
+    env.pop("KESU_EMBEDDED_WORKER", None)
+    command = [str(Path(sys.executable).with_name("flask")), "--app", "app", "kesu", "worker"]
+    with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True) as process:
+        fired_once = eventually(lambda: fired(database, case) == 1, timeout=15, step=0.1)
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=15)
+    assert fired_once, output
+    assert (process.returncode, output.split()[-1]) == (0, "stopped")
+
+
 # -- Celery on Redis -------------------------------------------------------------------------------------
 
 @pytest.fixture()
