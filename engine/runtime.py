@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -104,6 +105,11 @@ class Step:
             self.ready_before = {str(t.id) for t in self.ready_user_tasks()}  # what the inbox holds now
         return self._workflow
 
+    @cached_property
+    def calendar(self) -> BusinessCalendar:
+        """The company's business calendar, looked up (a query) only by a step that meets business time."""
+        return self.engine.calendars(self.session, self.instance.company_id)
+
     def record(self, type_: str, element_id: str | None = None, task_id: str | None = None,
                **data: Any) -> dict[str, Any]:
         """Queue an event; it is written with the step (its `data` may still be completed until then)."""
@@ -115,7 +121,7 @@ class Step:
     def run(self, action: Callable[[], None]) -> None:
         """Perform `action` and the engine steps it enables; diagram failures become ProcessError."""
         try:
-            with calendar_of(lambda: self.engine.calendars(self.session, self.instance.company_id)):
+            with calendar_of(lambda: self.calendar):
                 action()
                 self.workflow.do_engine_steps(did_complete_task=self._after_engine_task)
         except (SpiffWorkflowException, SandboxError) as error:
@@ -227,8 +233,7 @@ class Step:
         """A new inbox row and the principals it is offered to."""
         meta = self.process.tasks[_element(task)]
         try:
-            due = timing.due_at(meta.due_date, task, self.now,
-                                self.engine.calendars(self.session, self.instance.company_id))
+            due = timing.due_at(meta.due_date, task, self.now, lambda: self.calendar)
             priority = timing.priority(meta.priority, task)
         except (SpiffWorkflowException, SandboxError, ValueError, TypeError) as error:
             raise ProcessError(f"{meta.name or meta.element_id} ({meta.element_id}): due date or priority: {error}",

@@ -2,6 +2,7 @@
 ('2 working days', 'next working day 15:00'), or sandboxed expressions giving either."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timezone
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -21,9 +22,10 @@ def _as_utc(value: object) -> datetime:
     raise ValueError(f"a due date must be a date, a date-time or an ISO 8601 duration, not {value!r}")
 
 
-def due_at(expression: str | None, task: Task, now: datetime, calendar: BusinessCalendar) -> datetime | None:
-    """When a task is due: `P1D`/`PT4H` (calendar time) or a business form (working time on `calendar`) from
-    now, an ISO date-time, or an expression giving one of them."""
+def due_at(expression: str | None, task: Task, now: datetime,
+           calendar: Callable[[], BusinessCalendar]) -> datetime | None:
+    """When a task is due: `P1D`/`PT4H` (calendar time) or a business form (working time on the company's
+    calendar, which `calendar` resolves only then) from now, an ISO date-time, or an expression giving one."""
     if not expression:
         return None
     text = expression.strip()
@@ -33,7 +35,7 @@ def due_at(expression: str | None, task: Task, now: datetime, calendar: Business
             return _as_utc(text)
     business = parse_business(text)
     if business is not None:
-        return business.after(now, calendar)
+        return business.after(now, calendar())
     if text.startswith("P"):
         return now + TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(text), now)
     return _as_utc(text)
