@@ -1,13 +1,15 @@
 """Business time on a company's calendar: working days, working hours, public holidays and the adjusted working
 days China moves around them (调休).
 
-Times go in and come out as aware UTC datetimes; the arithmetic happens in the calendar's time zone. The three
+Times go in and come out as aware UTC datetimes; the arithmetic happens in the calendar's time zone. The
 business forms a diagram may use:
 - "N working days": the Nth working day after the start's date, at the same local time ("1 working day" is the
   next working day at the same time, not 24 working hours);
 - "N working hours": N hours counted only inside the working periods (the lunch break and nights don't count);
-- "next working day HH:MM": the first working day after the start's date, at that local time.
-Each has a Chinese spelling too ("2个工作日", "4个工作小时", "次工作日 15:00").
+- "next working day HH:MM": the first working day after the start's date, at that local time;
+- "next day HH:MM": the day after the start's date, working or not, at that local time (a rule such as "by 15:00
+  the next day" needs the company's wall clock, not a working day).
+Each has a Chinese spelling too ("2个工作日", "4个工作小时", "次工作日 15:00", "次日 15:00").
 """
 from __future__ import annotations
 
@@ -63,6 +65,14 @@ class BusinessCalendar:
     def next_working_day_at(self, start: datetime, at: time) -> datetime:
         """The first working day after the start's local date, at the local time `at`."""
         return self._utc(datetime.combine(self.working_day_after(self._local(start).date()), at))
+
+    def next_day_at(self, start: datetime, at: time) -> datetime:
+        """The day after the start's local date, working or not, at the local time `at`."""
+        return self._utc(datetime.combine(self.date_of(start) + timedelta(days=1), at))
+
+    def date_of(self, moment: datetime) -> date:
+        """The local date of a UTC moment: what "today" is for the company."""
+        return self._local(moment).date()
 
     def add_working_hours(self, start: datetime, hours: float) -> datetime:
         """`hours` counted inside working periods only, from `start` (outside them: from the next period)."""
@@ -124,21 +134,24 @@ def china(timezone_name: str = "Asia/Shanghai", periods: tuple[tuple[time, time]
     return BusinessCalendar(timezone_name, periods, MONDAY_TO_FRIDAY, frozenset(holidays), frozenset(workdays))
 
 
-# -- the calendar of the case being stepped --------------------------------------------------------------------
+# -- the calendar and the time of the case being stepped ------------------------------------------------------
 
 # Set by the runtime around each step, and looked up only if a business duration is evaluated: most steps
 # never need the company's calendar, so resolving it (a query) is deferred.
 _CALENDAR: ContextVar[Callable[[], BusinessCalendar] | None] = ContextVar("kesu_calendar", default=None)
+_NOW: ContextVar[datetime | None] = ContextVar("kesu_now", default=None)
 
 
 @contextmanager
-def calendar_of(resolve: Callable[[], BusinessCalendar]) -> Iterator[None]:
-    """Business durations evaluated inside use the calendar `resolve` gives."""
-    token = _CALENDAR.set(resolve)
+def calendar_of(resolve: Callable[[], BusinessCalendar], now: datetime | None = None) -> Iterator[None]:
+    """Business durations evaluated inside use the calendar `resolve` gives; given the step's time `now`, scripts'
+    now() and today() read it (the time the step is recorded at, so re-running the history computes the same)."""
+    calendar, moment = _CALENDAR.set(resolve), _NOW.set(now)
     try:
         yield
     finally:
-        _CALENDAR.reset(token)
+        _NOW.reset(moment)
+        _CALENDAR.reset(calendar)
 
 
 def current_calendar() -> BusinessCalendar:
@@ -147,15 +160,22 @@ def current_calendar() -> BusinessCalendar:
     return resolve() if resolve is not None else china()
 
 
+def step_time() -> datetime | None:
+    """The time of the step being run, when the runtime gave one."""
+    return _NOW.get()
+
+
 # -- business durations written in diagrams -------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class BusinessDuration:
-    """A parsed business form: `days` working days, `hours` working hours, or the next working day `at`."""
+    """A parsed business form: `days` working days, `hours` working hours, or the next (working, unless
+    `working` is false) day `at`."""
 
     days: int | None = None
     hours: float | None = None
     at: time | None = None
+    working: bool = True
 
     def as_iso_duration(self, now: datetime) -> str:
         """The plain ISO 8601 duration from `now` to this business duration's end on the current calendar,
@@ -168,7 +188,9 @@ class BusinessDuration:
             return calendar.add_working_days(start, self.days)
         if self.hours is not None:
             return calendar.add_working_hours(start, self.hours)
-        return calendar.next_working_day_at(start, self.at)
+        if self.working:
+            return calendar.next_working_day_at(start, self.at)
+        return calendar.next_day_at(start, self.at)
 
 
 _NUMBER = r"(\d+(?:\.\d+)?)"
@@ -176,6 +198,7 @@ _FORMS = (
     (re.compile(rf"^(\d+)\s*(?:working\s+days?|个?工作日|個?工作日)$", re.I), "days"),
     (re.compile(rf"^{_NUMBER}\s*(?:working\s+hours?|个?工作小时|個?工作小時)$", re.I), "hours"),
     (re.compile(r"^(?:next\s+working\s+day|次工作日|下一个工作日|下一個工作日)\s*(\d{1,2}):(\d{2})$", re.I), "at"),
+    (re.compile(r"^(?:next\s+day|次日|第二天)\s*(\d{1,2}):(\d{2})$", re.I), "day at"),
 )
 
 
@@ -194,5 +217,5 @@ def parse_business(text: str) -> BusinessDuration | None:
         hour, minute = int(found.group(1)), int(found.group(2))
         if hour > 23 or minute > 59:
             raise ValueError(f"{text!r}: {hour}:{minute:02d} is not a time of day")
-        return BusinessDuration(at=time(hour, minute))
+        return BusinessDuration(at=time(hour, minute), working=kind == "at")
     return None

@@ -29,7 +29,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.event_definitions import timer
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
-from engine.calendar import parse_business
+from engine.calendar import BusinessCalendar, current_calendar, parse_business, step_time
 
 SCRIPT_FILENAME = "<kesu-script>"
 DEFAULT_TIME_LIMIT = 2.0
@@ -62,14 +62,36 @@ def _safe_builtins() -> dict[str, Any]:
     return builtins
 
 
-def today() -> _dt.date:
-    """Today's date in UTC (date.today() itself needs an import the sandbox does not allow)."""
-    return _dt.datetime.now(_dt.timezone.utc).date()
-
-
 def now() -> _dt.datetime:
-    """The current time, aware, in UTC."""
-    return _dt.datetime.now(_dt.timezone.utc)
+    """The current time, aware, in UTC: the time of the step being run (so re-running a case's history computes
+    the same), else the clock SpiffWorkflow's timers read."""
+    return step_time() or timer.datetime.now(_dt.timezone.utc)
+
+
+def today() -> _dt.date:
+    """Today's date on the wall clock of the case's company (in Shanghai, 07:00 UTC is already tomorrow)."""
+    return current_calendar().date_of(now())
+
+
+def duration_end(text: str, start: _dt.datetime, calendar: Callable[[], BusinessCalendar]) -> _dt.datetime | None:
+    """When a duration written in a diagram ends, counted from `start`: a business form on the calendar that
+    `calendar` resolves (only then), an ISO 8601 duration in plain calendar time; None for anything else."""
+    business = parse_business(text)
+    if business is not None:
+        return business.after(start, calendar())
+    if text.startswith("P"):
+        parsed = timer.TimerEventDefinition.parse_iso_duration(text)
+        return start + timer.TimerEventDefinition.get_timedelta_from_start(parsed, start)
+    return None
+
+
+def deadline(duration: str) -> _dt.datetime:
+    """When `duration` ('2 working days', 'next day 15:00', 'P1D') ends from now on the case's calendar: a
+    script keeps a limit that several later tasks share (`closure_due = deadline("5 working days")`)."""
+    end = duration_end(duration.strip(), now(), current_calendar)
+    if end is None:
+        raise ValueError(f"{duration!r} is not a duration: write e.g. '2 working days', 'next day 15:00' or 'P1D'")
+    return end
 
 
 SANDBOX_GLOBALS: dict[str, Any] = {
@@ -86,6 +108,7 @@ SANDBOX_GLOBALS: dict[str, Any] = {
     "timedelta": _dt.timedelta,
     "today": today,
     "now": now,
+    "deadline": deadline,
 }
 
 
@@ -236,6 +259,6 @@ class SandboxScriptEngine(PythonScriptEngine):
             if is_iso_literal(text):
                 return text
             business = parse_business(text)
-            if business is not None:  # a timer's duration in business time: timers read the time from `timer`
-                return business.as_iso_duration(timer.datetime.now(_dt.timezone.utc))
+            if business is not None:  # a timer's duration in business time, counted from the step's time
+                return business.as_iso_duration(now())
         return super().evaluate(task, expression, external_context)

@@ -1,44 +1,50 @@
 """Due dates and priorities written on user tasks: ISO 8601 literals, business forms on the company's calendar
-('2 working days', 'next working day 15:00'), or sandboxed expressions giving either."""
+('2 working days', 'next day 15:00'), dates and date-times on the company's wall clock, or sandboxed expressions
+giving one of them."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, time, timezone
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.task import Task
 
-from engine.calendar import BusinessCalendar, parse_business
-from engine.sandbox import is_iso_literal
+from engine.calendar import BusinessCalendar, calendar_of, parse_business
+from engine.sandbox import duration_end, is_iso_literal
+
+END_OF_DAY = time(23, 59)  # what a due date given as a bare date means
 
 
-def _as_utc(value: object) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    if isinstance(value, date):
-        return datetime.combine(value, time(23, 59), tzinfo=timezone.utc)
+def _as_utc(value: object, calendar: Callable[[], BusinessCalendar] | None = None) -> datetime:
+    """A date-time as an aware UTC one. Without a time zone it is read on the company calendar's wall clock (UTC
+    without a calendar), and a bare date means the end of that day there."""
     if isinstance(value, str):
-        return _as_utc(datetime.fromisoformat(value))
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            value = datetime.fromisoformat(value.strip())
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime.combine(value, END_OF_DAY)
+    if isinstance(value, datetime):
+        zone = value.tzinfo or (calendar().zone if calendar else timezone.utc)
+        return value.replace(tzinfo=zone).astimezone(timezone.utc)
     raise ValueError(f"a due date must be a date, a date-time or an ISO 8601 duration, not {value!r}")
 
 
 def due_at(expression: str | None, task: Task, now: datetime,
            calendar: Callable[[], BusinessCalendar]) -> datetime | None:
-    """When a task is due: `P1D`/`PT4H` (calendar time) or a business form (working time on the company's
-    calendar, which `calendar` resolves only then) from now, an ISO date-time, or an expression giving one."""
+    """When a task is due: `P1D`/`PT4H` (calendar time) or a business form (on the company's calendar, which
+    `calendar` resolves only then) from now, a date-time, a date (the end of that day on the company's wall
+    clock, so `today()` is due tonight in Shanghai, not at 07:59 the next morning), or an expression giving one."""
     if not expression:
         return None
     text = expression.strip()
     if not is_iso_literal(text) and parse_business(text) is None:
-        text = task.workflow.script_engine.evaluate(task, text)
+        with calendar_of(calendar, now):  # inbox rows are written after the step, outside its context
+            text = task.workflow.script_engine.evaluate(task, text)
         if not isinstance(text, str):
-            return _as_utc(text)
-    business = parse_business(text)
-    if business is not None:
-        return business.after(now, calendar())
-    if text.startswith("P"):
-        return now + TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(text), now)
-    return _as_utc(text)
+            return _as_utc(text, calendar)
+    end = duration_end(text, now, calendar)
+    return end if end is not None else _as_utc(text, calendar)
 
 
 def priority(expression: str | None, task: Task) -> int:
@@ -52,4 +58,4 @@ def priority(expression: str | None, task: Task) -> int:
 
 def parse_utc(value: str) -> datetime:
     """An ISO 8601 timestamp as an aware UTC datetime."""
-    return _as_utc(value).astimezone(timezone.utc)
+    return _as_utc(value)

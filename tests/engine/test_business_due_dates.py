@@ -1,5 +1,6 @@
-"""A task's due date written as business time ('2 working days', 'next working day 15:00') is computed on the
-company's calendar when the task opens; lint accepts the business forms and names a malformed one."""
+"""A task's due date written as business time ('2 working days', 'next working day 15:00', 'next day 15:00') is
+computed on the company's calendar when the task opens, and a date (`today()`) or a date-time without a time zone
+is read on the company's wall clock; lint accepts the business forms and names a malformed one."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -8,9 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from engine.errors import ProcessError
 from engine.publishing import publish
 from engine.records import InboxTask, Instance
 from engine.runtime import Engine
+from engine.sandbox import deadline
 from engine.validation import check_diagram
 from engine.views import Actor
 from engine.xmlload import DiagramError
@@ -46,18 +49,40 @@ def due_of_task_opened_at(database, engine, acme, due: str, now: datetime) -> da
     ("4 working hours", beijing(9, 30, 16), beijing(10, 8, 11)),  # 1.5 h before the holiday, 2.5 h after
     ("next working day 15:00", beijing(11, 27, 18), beijing(11, 30, 15)),  # Friday evening → Monday
     ("PT4H", beijing(11, 27, 16), beijing(11, 27, 20)),  # ISO 8601 stays calendar time
+    ("next day 15:00", beijing(9, 30, 18), beijing(10, 1, 15)),  # the next calendar day, a holiday or not
+    ("次日 15:00", beijing(11, 27, 18), beijing(11, 28, 15)),
 ])
 def test_task_due_date_in_business_time_is_computed_on_the_companys_calendar(database, engine, acme, due, opened,
                                                                              expected):
     assert due_of_task_opened_at(database, engine, acme, due, opened) == expected
 
 
-def test_lint_accepts_business_forms_and_names_the_task_with_a_malformed_one():
-    check_diagram(with_due_date("next working day 15:00"), GROUPS)
+@pytest.mark.parametrize("due,opened,expected", [
+    ("today()", beijing(3, 10, 7, 30), beijing(3, 10, 23, 59)),  # 23:30 UTC on 9 March: already the 10th here
+    ("today()", beijing(3, 9, 23, 30), beijing(3, 9, 23, 59)),
+    ("'2026-10-08'", beijing(9, 30, 10), beijing(10, 8, 23, 59)),  # a date: the end of that day here
+    ("'2026-10-08T15:00'", beijing(9, 30, 10), beijing(10, 8, 15)),  # no time zone: the company's wall clock
+    ("'2026-10-08T15:00+00:00'", beijing(9, 30, 10), datetime(2026, 10, 8, 15, tzinfo=timezone.utc)),
+    ("deadline('2 working days')", beijing(9, 30, 10), beijing(10, 9, 10)),
+])
+def test_task_due_date_as_a_date_or_a_local_time_is_on_the_companys_wall_clock(database, engine, acme, due, opened,
+                                                                               expected):
+    assert due_of_task_opened_at(database, engine, acme, due, opened) == expected
+
+
+def test_deadline_of_something_that_is_no_duration_stops_the_case_naming_the_task(database, engine, acme):
+    with pytest.raises(ValueError, match="'soon' is not a duration"):
+        deadline("soon")
+    with pytest.raises(ProcessError, match=r"\(handle\): due date or priority: .*deadline\('soon'\)"):
+        due_of_task_opened_at(database, engine, acme, "deadline('soon')", beijing(9, 30, 10))
+
+
+@pytest.mark.parametrize("form", ["next working day", "next day", "次日"])
+def test_lint_accepts_business_forms_and_names_the_task_with_a_malformed_one(form):
+    check_diagram(with_due_date(f"{form} 15:00"), GROUPS)
     with pytest.raises(DiagramError) as refused:
-        check_diagram(with_due_date("next working day 25:00"), GROUPS)
-    assert ("handle", "due date: 'next working day 25:00': 25:00 is not a time of day") in \
-        refused.value.problems
+        check_diagram(with_due_date(f"{form} 25:00"), GROUPS)
+    assert ("handle", f"due date: '{form} 25:00': 25:00 is not a time of day") in refused.value.problems
 
 
 def test_boundary_timer_in_working_days_waits_over_the_holiday_and_fires_on_time(database, engine, clock, acme):

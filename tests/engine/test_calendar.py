@@ -59,6 +59,17 @@ def test_next_working_day_at_a_time_skips_holidays_and_weekends():
     assert CHINA.next_working_day_at(at(10, 9, 18), time(15)) == at(10, 10, 15)
 
 
+def test_next_day_at_a_time_is_the_next_calendar_day_on_the_local_wall_clock():
+    assert CHINA.next_day_at(at(9, 30, 18), time(15)) == at(10, 1, 15)  # a holiday is still the next day
+    assert CHINA.next_day_at(at(11, 27, 18), time(15)) == at(11, 28, 15)  # so is a Saturday
+    assert CHINA.next_day_at(at(11, 24, 0, 30), time(15)) == at(11, 25, 15)  # 16:30 UTC on the 23rd: local date
+
+
+def test_date_of_a_moment_is_the_local_date():
+    assert CHINA.date_of(at(3, 10, 7, 30)) == date(2026, 3, 10)  # still 9 March in UTC
+    assert CHINA.date_of(at(3, 9, 23, 59)) == date(2026, 3, 9)
+
+
 def test_working_time_between_counts_time_left_and_time_overdue():
     assert CHINA.working_time_between(at(11, 27, 16), at(11, 30, 9)) == timedelta(hours=2)
     assert CHINA.working_time_between(at(11, 30, 9), at(11, 27, 16)) == -timedelta(hours=2)
@@ -88,6 +99,9 @@ def test_overlapping_working_periods_are_refused():
     ("next working day 15:00", BusinessDuration(at=time(15))),
     ("次工作日 15:00", BusinessDuration(at=time(15))),
     ("Next  Working Day 9:30", BusinessDuration(at=time(9, 30))),
+    ("next day 15:00", BusinessDuration(at=time(15), working=False)),
+    ("次日 15:00", BusinessDuration(at=time(15), working=False)),
+    ("第二天15:00", BusinessDuration(at=time(15), working=False)),
 ])
 def test_business_forms_in_english_and_chinese_are_parsed(text, parsed):
     assert parse_business(text) == parsed
@@ -98,11 +112,15 @@ def test_iso_durations_dates_and_expressions_are_not_business_forms(text):
     assert parse_business(text) is None
 
 
-def test_business_form_with_an_impossible_time_is_refused_naming_it():
+@pytest.mark.parametrize("text", ["next working day 25:00", "next day 25:00", "次日 25:00"])
+def test_business_form_with_an_impossible_time_is_refused_naming_it(text):
     with pytest.raises(ValueError, match="25:00 is not a time of day"):
-        parse_business("next working day 25:00")
+        parse_business(text)
 
 
 def test_parsed_form_computes_on_the_calendar():
     assert parse_business("2 working days").after(at(9, 30), CHINA) == at(10, 9)
     assert parse_business("next working day 15:00").after(at(10, 9, 18), CHINA) == at(10, 10, 15)
+    assert parse_business("next day 15:00").after(at(10, 9, 18), CHINA) == at(10, 10, 15)
+    assert parse_business("next working day 15:00").after(at(10, 10, 18), CHINA) == at(10, 12, 15)
+    assert parse_business("next day 15:00").after(at(10, 10, 18), CHINA) == at(10, 11, 15)  # a Sunday off

@@ -2,8 +2,9 @@
 
 The class table (A-E) decides whether the supervisor hears of the complaint at once; the grading table decides
 the level and who takes part: level 5 is resolved by customer service alone, level 4 by the handling department,
-level 3 adds a quality review, levels 1-2 also the general manager's approval. Each step is a separate
-transaction, so the case is saved and restored between every two tasks.
+level 3 adds a quality review, levels 1-2 also the general manager's approval. Alongside every handling round
+customer service gives the customer progress feedback. Each step is a separate transaction, so the case is saved
+and restored between every two tasks. (The deadlines are proved in test_procedure_deadlines.py.)
 """
 from __future__ import annotations
 
@@ -28,15 +29,17 @@ WORKER = {CS: "service", HANDLING: "handler", QUALITY: "quality", MANAGEMENT: "m
 
 @dataclass(frozen=True)
 class Step:
-    """One row of a path: the one open task, the lane (group) it is offered to, what that group submits."""
+    """One row of a path: the task worked, the lane (group) it is offered to, what that group submits, and the
+    tasks of a parallel branch open beside it."""
 
     task: str
     lane: str
     data: dict[str, Any]
+    also_open: tuple[str, ...] = ()
 
 
-def S(task: str, lane: str, **data: Any) -> Step:  # noqa: N802 - reads like a table row
-    return Step(task, lane, data)
+def S(task: str, lane: str, also_open: tuple[str, ...] = (), **data: Any) -> Step:  # noqa: N802 - a table row
+    return Step(task, lane, data, also_open)
 
 
 NO_CLASS_FACTS = dict(liability=False, leak=False, crack=False, customers_affected=1, public_opinion=False,
@@ -56,9 +59,13 @@ LEVEL_2 = S("grade_complaint", QUALITY, **{**NO_GRADING_FACTS, "media_exposure":
 LEVEL_3 = S("grade_complaint", QUALITY, **{**NO_GRADING_FACTS, "handling_cost": 150_000})
 LEVEL_4 = S("grade_complaint", QUALITY, **{**NO_GRADING_FACTS, "handling_cost": 20_000})
 LEVEL_5 = S("grade_complaint", QUALITY, **NO_GRADING_FACTS)
-HANDLE = S("handle", HANDLING, handling_result="已更换组件", closure="normal")
-HANDLE_ABNORMAL = S("handle", HANDLING, handling_result="客户要求超出合同约定", closure="abnormal")
-RESOLVE = S("resolve", CS, handling_result="已电话解答", closure="normal")
+# A handling round: the handling and the progress feedback are open together, done in either order.
+FEEDBACK = S("progress_feedback", CS, progress_note="已告知客户正在更换组件")
+HANDLE = [S("handle", HANDLING, ("progress_feedback",), handling_result="已更换组件", closure="normal"), FEEDBACK]
+HANDLE_ABNORMAL = [S("handle", HANDLING, ("progress_feedback",), handling_result="客户要求超出合同约定",
+                     closure="abnormal"), FEEDBACK]
+RESOLVE = [S("progress_feedback", CS, ("resolve",), progress_note="已告知客户答复要点"),
+           S("resolve", CS, handling_result="已电话解答", closure="normal")]
 REVIEW_OK = S("review_quality", QUALITY, approved=True)
 REVIEW_REJECTS = S("review_quality", QUALITY, approved=False, approval_comment="原因分析不充分")
 GM_OK = S("approve_gm", MANAGEMENT, approved=True)
@@ -78,33 +85,33 @@ PATHS: dict[str, tuple[list[Step], str, dict[str, Any]]] = {
         S("explain_invalid", CS, explanation="经核实该批组件非本公司生产，已向客户说明"),
     ], "end_invalid", {}),
     "level_1_class_a_is_reported_then_reviewed_and_approved": ([
-        VALID, CLASS_A, REPORT, LEVEL_1, HANDLE, REVIEW_OK, GM_OK, ACCEPTED,
+        VALID, CLASS_A, REPORT, LEVEL_1, *HANDLE, REVIEW_OK, GM_OK, ACCEPTED,
     ], "end_closed", {"complaint_class": "A", "report_supervisor": True, "level": 1}),
     "level_2_class_b_with_rejections_by_quality_and_the_general_manager": ([
-        VALID, CLASS_B, REPORT, LEVEL_2, HANDLE, REVIEW_REJECTS, HANDLE, REVIEW_OK, GM_REJECTS,
-        HANDLE, REVIEW_OK, GM_OK, ACCEPTED,
+        VALID, CLASS_B, REPORT, LEVEL_2, *HANDLE, REVIEW_REJECTS, *HANDLE, REVIEW_OK, GM_REJECTS,
+        *HANDLE, REVIEW_OK, GM_OK, ACCEPTED,
     ], "end_closed", {"complaint_class": "B", "level": 2}),
     "level_3_class_c_is_reviewed_by_quality_only": ([
-        VALID, CLASS_C, LEVEL_3, HANDLE, REVIEW_OK, ACCEPTED,
+        VALID, CLASS_C, LEVEL_3, *HANDLE, REVIEW_OK, ACCEPTED,
     ], "end_closed", {"complaint_class": "C", "report_supervisor": False, "level": 3}),
     "level_4_class_d_is_handled_by_the_department_alone": ([
-        VALID, CLASS_D, LEVEL_4, HANDLE, ACCEPTED,
+        VALID, CLASS_D, LEVEL_4, *HANDLE, ACCEPTED,
     ], "end_closed", {"complaint_class": "D", "level": 4}),
     "level_5_class_e_is_resolved_by_customer_service": ([
-        VALID, CLASS_E, LEVEL_5, RESOLVE, ACCEPTED,
+        VALID, CLASS_E, LEVEL_5, *RESOLVE, ACCEPTED,
     ], "end_closed", {"complaint_class": "E", "level": 5, "participants": ["customer_service"]}),
     "not_accepted_reopens_handling": ([
-        VALID, CLASS_C, LEVEL_4, HANDLE, NOT_ACCEPTED, HANDLE, ACCEPTED,
+        VALID, CLASS_C, LEVEL_4, *HANDLE, NOT_ACCEPTED, *HANDLE, ACCEPTED,
     ], "end_closed", {"satisfied": True}),
     "abnormal_closure_with_a_reason_decided_by_customer_service": ([
-        VALID, CLASS_C, LEVEL_3, HANDLE_ABNORMAL, REVIEW_OK, ABNORMAL_DECLINED, HANDLE_ABNORMAL, REVIEW_OK,
+        VALID, CLASS_C, LEVEL_3, *HANDLE_ABNORMAL, REVIEW_OK, ABNORMAL_DECLINED, *HANDLE_ABNORMAL, REVIEW_OK,
         ABNORMAL_ACCEPTED,
     ], "end_abnormal", {"abnormal_grounds": "contract", "abnormal_accepted": True}),
     "three_failed_callbacks_close_abnormally": ([
-        VALID, CLASS_C, LEVEL_4, HANDLE, UNREACHED, UNREACHED, UNREACHED,
+        VALID, CLASS_C, LEVEL_4, *HANDLE, UNREACHED, UNREACHED, UNREACHED,
     ], "end_unreachable", {"callback_attempts": 3}),
     "two_failed_callbacks_then_accepted": ([
-        VALID, CLASS_C, LEVEL_4, HANDLE, UNREACHED, UNREACHED, ACCEPTED,
+        VALID, CLASS_C, LEVEL_4, *HANDLE, UNREACHED, UNREACHED, ACCEPTED,
     ], "end_closed", {"callback_attempts": 2}),
 }
 
@@ -129,13 +136,15 @@ def run_path(database, engine, acme, version_id: int, complaint_data: dict, step
         instance_id = register(s, engine, s.get(ProcessVersion, version_id), acme.actor("service"),
                                complaint_data, acme.timezone).instance_id
     for step in steps:
-        tasks = open_tasks(database, engine, instance_id)
-        assert [(t.element_id, t.candidate_groups) for t in tasks] == [(step.task, (step.lane,))]
+        tasks = {t.element_id: t for t in open_tasks(database, engine, instance_id)}
+        assert sorted(tasks) == sorted((step.task, *step.also_open))
+        task = tasks[step.task]
+        assert task.candidate_groups == (step.lane,)
         actor = acme.actor(WORKER[step.lane])
         with database.session() as s:
-            engine.claim(s, tasks[0].id, actor)
+            engine.claim(s, task.id, actor)
         with database.session() as s:
-            engine.complete(s, tasks[0].id, actor, dict(step.data))
+            engine.complete(s, task.id, actor, dict(step.data))
     return instance_id
 
 

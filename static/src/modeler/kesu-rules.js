@@ -33,10 +33,11 @@ const JUEL_TO_PYTHON = [
   [/\bnull\b/g, 'None'], [/\btrue\b/g, 'True'], [/\bfalse\b/g, 'False'],
 ];
 const JUEL_OPERATORS = JUEL_TO_PYTHON.slice(0, 3);
-// Business time (engine/calendar.py): "2 working days", "4 working hours", "next working day 15:00", in Chinese too.
+// Business time (engine/calendar.py): "2 working days", "4 working hours", "next working day 15:00", "next day
+// 15:00", in Chinese too.
 const BUSINESS_TIME = new RegExp('^(?:\\d+\\s*(?:working\\s+days?|个?工作日|個?工作日)'
   + '|\\d+(?:\\.\\d+)?\\s*(?:working\\s+hours?|个?工作小时|個?工作小時)'
-  + '|(?:next\\s+working\\s+day|次工作日|下一个工作日|下一個工作日)\\s*(\\d{1,2}):(\\d{2}))$', 'i');
+  + '|(?:next\\s+working\\s+day|次工作日|下一个工作日|下一個工作日|next\\s+day|次日|第二天)\\s*(\\d{1,2}):(\\d{2}))$', 'i');
 const BUSINESS_IN_DATE = "business time ('2 working days') goes in the timer's duration, not its date or cycle";
 const STRING_LITERAL = /('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")/;
 
