@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from db import utcnow
-from engine import queries
+from engine import periodic, queries
 from engine.errors import NotFound
 from engine.records import DecisionVersion, ProcessVersion
 from engine.specs import CompiledProcess, content_hash
@@ -64,6 +64,7 @@ def _number(session: Session, version: ProcessVersion, user_id: int | None, note
         ProcessVersion.company_id == version.company_id, ProcessVersion.process_key == version.process_key)) or 0
     version.version, version.note, version.published_by_id, version.published_at = latest + 1, note, user_id, utcnow()
     session.flush()
+    periodic.schedule(session, version)  # a timer start event: Kesu starts the newest version's cases by itself
     return version
 
 

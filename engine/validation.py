@@ -16,8 +16,10 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from engine import recurrence
 from engine.calendar import parse_business
 from engine.flowgraph import graph_problems, kind_name, local_name
+from engine.periodic import start_events, start_timer
 from engine.sandbox import SandboxError, compile_expression, compile_script, is_iso_literal
 from engine.specs import BPMN_NS, FIELD_TYPES, CompiledProcess, compile_process, content_hash, executable_process_ids
 from engine.xmlload import DiagramError, Problem, load_xml
@@ -187,10 +189,11 @@ def expression_problems(tree: etree._ElementTree) -> list[Problem]:
             problems.append((script.getparent().get("id"), f"script: {message}"))
     for tag in _TIMER_TAGS:
         for timer in tree.iter(f"{_BPMN}{tag}"):
-            text = (timer.text or "").strip()
-            message = _timer_problem(tag, text)
+            event = timer.getparent().getparent()
+            if _is_process_start(event):
+                continue  # a schedule, not an expression: start_timer_problems checks it
+            message = _timer_problem(tag, (timer.text or "").strip())
             if message:
-                event = timer.getparent().getparent()
                 problems.append((event.get("id"), f"timer: {message}"))
     for task in tree.iter(f"{_BPMN}userTask"):
         text = (task.get(f"{{{CAMUNDA_MODEL_NS}}}dueDate") or "").strip()
@@ -232,6 +235,30 @@ def form_field_problems(tree: etree._ElementTree) -> list[Problem]:
         elif field_type not in FIELD_TYPES:
             problems.append((_owner(form_field), f"form field '{name}' has unsupported type '{field_type}' "
                                                  f"(use {', '.join(FIELD_TYPES)})"))
+    return problems
+
+
+# -- timer start events: periodic procedures (engine.periodic) -----------------------------------------------------
+
+def _is_process_start(event: etree._Element) -> bool:
+    return local_name(event) == "startEvent" and local_name(event.getparent()) == "process"
+
+
+def start_timer_problems(process: etree._Element) -> list[Problem]:
+    """A timer on the start event makes a procedure periodic: the timer must be a schedule Kesu can work out, and
+    that start event the only one (SpiffWorkflow runs every start event's path in each case)."""
+    starts = start_events(process)
+    timers = [timer for timer in map(start_timer, starts) if timer is not None]
+    problems: list[Problem] = []
+    for timer in timers:
+        try:
+            recurrence.parse(timer.kind, timer.expression)
+        except ValueError as error:
+            problems.append((timer.element_id, f"start timer: {error}"))
+    if timers:
+        problems += [(event.get("id"), "a procedure started by a timer has no other start event: Kesu would run "
+                                       "this one's path too in every case it starts")
+                     for event in starts if event.get("id") != timers[0].element_id]
     return problems
 
 
@@ -278,7 +305,8 @@ def check_diagram(data: bytes, groups: Iterable[str] | None = None) -> CompiledP
                                    f"(isExecutable=\"true\"); found {len(executable)}")])
     process = next(p for p in tree.iter(f"{_BPMN}process") if p.get("id") == executable[0])
     _refuse(unsupported_problems(tree, process))
-    _refuse(expression_problems(tree) + form_field_problems(tree) + graph_problems(process))
+    _refuse(expression_problems(tree) + start_timer_problems(process) + form_field_problems(tree)
+            + graph_problems(process))
     compiled = _parse(tree, content_hash(data))
     _refuse(assignment_problems(compiled, groups))
     return compiled
