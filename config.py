@@ -8,6 +8,10 @@ from pathlib import Path
 INSTANCE_DIR = Path(__file__).resolve().parent / "instance"
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "on", "yes")
+
+
 class Config:
     SECRET_KEY = os.environ.get("KESU_SECRET_KEY")
     DATABASE_URL = os.environ.get("KESU_DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'kesu.db'}")
@@ -24,6 +28,15 @@ class Config:
     SCRIPT_TIME_LIMIT = float(os.environ.get("KESU_SCRIPT_TIME_LIMIT", "2"))
     API_TOKEN_LIFETIME = timedelta(hours=12)
     CHROMIUM = os.environ.get("KESU_CHROMIUM", "/usr/bin/chromium")  # prints evidence packs to PDF
+    # Outgoing mail for notifications; without KESU_SMTP_HOST they are shown in the app only.
+    MAIL_SERVER = os.environ.get("KESU_SMTP_HOST")
+    MAIL_PORT = int(os.environ.get("KESU_SMTP_PORT", "25"))
+    MAIL_USE_TLS = _flag("KESU_SMTP_STARTTLS")
+    MAIL_USE_SSL = _flag("KESU_SMTP_SSL")
+    MAIL_USERNAME = os.environ.get("KESU_SMTP_USER")
+    MAIL_PASSWORD = os.environ.get("KESU_SMTP_PASSWORD")
+    MAIL_FROM = os.environ.get("KESU_MAIL_FROM", "Kesu <kesu@localhost>")
+    BASE_URL = os.environ.get("KESU_BASE_URL", "http://127.0.0.1:5000")  # links in mails point here
 
 
 class DevelopmentConfig(Config):
