@@ -14,14 +14,18 @@ import models  # noqa: F401 - registers every table on the metadata
 from auth.directory import UserDirectory, company_calendar
 from auth.models import User
 from cli import register as register_cli
+from complaints import sla
 from config import INSTANCE_DIR, DevelopmentConfig, ProductionConfig, load_secret
 from db import Database
 from engine.runtime import Engine
 from forms.builder import field_specs
+from notifications import on_step
 from web import (admin, api, audit, audit_cases, auth, calendars, complaints, corrections, decisions, errors,
-                 migration, procedures, replay, tasks, test_runs)
+                 migration, notifications as notification_pages, procedures, replay, sla as sla_pages, tasks,
+                 test_runs)
 from web.context import close_session, db
 from web.i18n import localtime, locale_code, select_locale, select_timezone, use_wtforms_catalog
+from worker import jobs
 from worker.embedded import EmbeddedWorker
 
 babel = Babel()
@@ -50,7 +54,7 @@ def _extensions(app: Flask) -> None:
     app.extensions["kesu.db"] = database
     app.extensions["kesu.engine"] = Engine(script_time_limit=app.config["SCRIPT_TIME_LIMIT"],
                                            form_resolver=field_specs, directory=UserDirectory(),
-                                           calendars=company_calendar)
+                                           calendars=company_calendar, observers=(sla.on_step, on_step))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -63,7 +67,7 @@ def _extensions(app: Flask) -> None:
 
 def _blueprints(app: Flask) -> None:
     for module in (auth, tasks, complaints, audit, replay, audit_cases, corrections, procedures, migration, test_runs,
-                   decisions, admin, calendars):
+                   decisions, admin, calendars, sla_pages, notification_pages):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens, no cookies: CSRF cannot apply
@@ -78,7 +82,7 @@ def _worker(app: Flask) -> None:
     process may run one: they never fire a timer twice). Tests turn it on with EMBEDDED_WORKER."""
     enabled = app.config.get("EMBEDDED_WORKER", os.environ.get("KESU_EMBEDDED_WORKER", "") in ("1", "true", "on"))
     if enabled:
-        worker = EmbeddedWorker(app.extensions["kesu.db"], app.extensions["kesu.engine"])
+        worker = EmbeddedWorker(jobs.for_app(app), app.extensions["kesu.engine"].clock)
         app.extensions["kesu.worker"] = worker.start()
 
 

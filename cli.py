@@ -13,7 +13,7 @@ from auth.models import Role
 from demo import load_demo
 from engine import audit, decisions, publishing
 from engine.xmlload import DiagramError
-from worker import embedded
+from worker import embedded, jobs
 
 kesu = AppGroup("kesu", help="Kesu administration.")
 company_cli = AppGroup("company", help="Companies.")
@@ -122,10 +122,11 @@ def audit_verify(company_name: str | None, instance_id: int | None) -> None:
 @click.option("--poll", default=embedded.POLL, show_default=True,
               help="Longest sleep in seconds: how soon a timer created by another process is noticed.")
 def worker(poll: float) -> None:
-    """Fire due timers in the foreground until Ctrl-C (the loop `make run` runs in a background thread)."""
-    click.echo("firing due timers; Ctrl-C stops")
+    """Fire due timers, watch SLA clocks and send mail in the foreground until Ctrl-C (the loop `make run` runs
+    in a background thread)."""
+    click.echo("firing due timers, watching SLA clocks, sending mail; Ctrl-C stops")
     try:
-        embedded.run(_database(), current_app.extensions["kesu.engine"], threading.Event(), poll)
+        embedded.run(jobs.for_app(current_app), current_app.extensions["kesu.engine"].clock, threading.Event(), poll)
     except KeyboardInterrupt:
         click.echo("stopped")
 

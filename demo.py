@@ -22,6 +22,7 @@ SHIPPED = (  # file, the note of its first version
     ("complaint_qp07.bpmn", "QP07 客户投诉处理程序（化工）首次发布"),
     ("complaint_ecommerce.bpmn", "电商平台投诉管理制度首次发布"),
     ("complaint_graded.bpmn", "分级投诉处理流程首次发布"),
+    ("supervision_monthly.bpmn", "服务质量监督月报首次发布"),
 )
 GROUPS = ("Customer Service", "Handling Department", "Quality", "Management")
 

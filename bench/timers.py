@@ -17,6 +17,7 @@ from bench.stats import Samples
 from bench.world import World
 from engine.publishing import publish
 from engine.records import Event, ProcessVersion
+from worker import jobs
 from worker.embedded import EmbeddedWorker
 
 WARM_UP = 20  # cases due in the far future: they time a start, and lie in the index like real waiting cases
@@ -85,7 +86,7 @@ def run(world: World, count: int) -> Samples:
     """Latency of `count` timers due at once, each in ms after its due time."""
     due = start_cases(world, count)
     late = (datetime.now(timezone.utc) - due).total_seconds()
-    worker = EmbeddedWorker(world.database, world.engine).start()
+    worker = EmbeddedWorker([jobs.timers(world.database, world.engine)], world.engine.clock).start()
     try:
         while fired_count(world) < count and datetime.now(timezone.utc) < due + timedelta(seconds=120):
             time.sleep(0.1)

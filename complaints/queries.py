@@ -1,6 +1,8 @@
 """Reading complaints: the company's list and one complaint with its history."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -26,3 +28,9 @@ def complaint_for_instance(session: Session, company_id: int, instance_id: int) 
     if complaint is None:
         raise NotFound("no_such_case")
     return complaint
+
+
+def complaint_instances(session: Session, instance_ids: Iterable[int]) -> set[int]:
+    """Which of the cases are complaints (a scheduled job's case, a monthly report say, is not)."""
+    ids = set(instance_ids)
+    return set(session.scalars(sa.select(Complaint.instance_id).where(Complaint.instance_id.in_(ids)))) if ids else set()

@@ -24,7 +24,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import DurationTimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from engine import migration, queries, serializer, timing
+from engine import migration, periodic, queries, serializer, timing
 from engine.errors import ProcessError
 from engine.records import Event, Instance, ProcessVersion
 from engine.runtime import Engine, Step, data_changes, current_data, jsonable
@@ -186,7 +186,7 @@ class Scratch:
         process = self.engine.compiled(self.case.version)
         workflow = BpmnWorkflow(process.spec, process.subprocess_specs, script_engine=self.engine.script_engine)
         step = self.step(event, workflow)
-        step.run(lambda: workflow.task_tree.data.update(event.data.get("data", {})))
+        step.run(lambda: periodic.begin(workflow, event.data.get("data", {})))
         self.settle(step)
         return _essence(event.type, process.key, {"version": self.case.version.version})
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import Any, Protocol
@@ -26,7 +27,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from db import utcnow
-from engine import audit, formdata, serializer, timing
+from engine import audit, formdata, periodic, serializer, timing
 from engine.calendar import BusinessCalendar, calendar_of, china
 from engine.errors import Conflict, Forbidden, NotFound, ProcessError
 from engine.records import Event, InboxTask, Instance, ProcessVersion, TaskCandidate
@@ -37,6 +38,32 @@ from engine.views import Actor
 FormResolver = Callable[[str], "tuple[FieldSpec, ...] | None"]
 CalendarResolver = Callable[[Session, int], BusinessCalendar]  # a company's business calendar, by its id
 LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What a saved step that ran the workflow did, for the observers outside the engine (SLA clocks,
+    notifications): they run in the step's transaction, so what they write commits or rolls back with it."""
+
+    instance: Instance
+    process: CompiledProcess
+    actor_id: int | None
+    now: datetime
+    data: dict[str, Any]
+    events: tuple[dict[str, Any], ...]
+    new_tasks: tuple[tuple[dict[str, Any], list[str]], ...]  # new inbox rows and the principals they are offered to
+    open_elements: frozenset[str]  # the user tasks open after the step
+    calendar: Callable[[], BusinessCalendar]  # the company's calendar, resolved on first call
+
+    @property
+    def reopened(self) -> bool:
+        """Whether the step took a flow the diagram marks as reopening the complaint."""
+        flows = {flow.id: flow for flow in self.process.flows.values()}
+        return any(event["type"] == "gateway_taken" and getattr(flows.get(event["data"].get("flow")), "reopens", False)
+                   for event in self.events)
+
+
+Observer = Callable[[Session, StepOutcome], None]
 
 
 class Directory(Protocol):
@@ -121,7 +148,7 @@ class Step:
     def run(self, action: Callable[[], None]) -> None:
         """Perform `action` and the engine steps it enables; diagram failures become ProcessError."""
         try:
-            with calendar_of(lambda: self.calendar):
+            with calendar_of(lambda: self.calendar, self.now):
                 action()
                 self.workflow.do_engine_steps(did_complete_task=self._after_engine_task)
         except (SpiffWorkflowException, SandboxError) as error:
@@ -169,10 +196,19 @@ class Step:
             self.session.flush()
         except StaleDataError:
             raise Conflict("concurrent_change") from None
-        if self._workflow is not None:
-            self._sync_inbox()
+        new_tasks = self._sync_inbox() if self._workflow is not None else []
         if rows:
             self.session.execute(Event.__table__.insert(), rows)  # Core: no ORM bookkeeping for append-only rows
+        if self._workflow is not None and self.engine.observers:
+            self._notify(tuple(rows), tuple(new_tasks))
+
+    def _notify(self, events: tuple[dict[str, Any], ...], new_tasks: tuple[tuple[dict[str, Any], list[str]], ...]
+                ) -> None:
+        outcome = StepOutcome(self.instance, self.process, self.actor.user_id, self.now,
+                              jsonable(current_data(self._workflow)), events, new_tasks,
+                              frozenset(_element(t) for t in self.ready_user_tasks()), lambda: self.calendar)
+        for observer in self.engine.observers:
+            observer(self.session, outcome)
 
     def settle(self) -> None:
         """After the work of a step: drop the finished part of the task tree, and close the case if it ended."""
@@ -216,8 +252,9 @@ class Step:
         return [t for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)
                 if _element(t) in self.process.tasks]
 
-    def _sync_inbox(self) -> None:
-        """Delete the rows of tasks no longer ready and add rows for newly ready ones (candidates cascade)."""
+    def _sync_inbox(self) -> list[tuple[dict[str, Any], list[str]]]:
+        """Delete the rows of tasks no longer ready and add rows for newly ready ones (candidates cascade);
+        returns the new rows with their principals."""
         ready = {str(t.id): t for t in self.ready_user_tasks()}
         gone = self.ready_before - ready.keys()
         if gone:
@@ -228,6 +265,7 @@ class Step:
             candidates = [{"task_id": row["id"], "principal": p} for row, principals in new for p in principals]
             if candidates:
                 self.session.execute(TaskCandidate.__table__.insert(), candidates)
+        return new
 
     def _inbox_row(self, task: Task) -> tuple[dict[str, Any], list[str]]:
         """A new inbox row and the principals it is offered to."""
@@ -253,13 +291,15 @@ class Engine:
 
     def __init__(self, specs: SpecCache | None = None, script_time_limit: float = DEFAULT_TIME_LIMIT,
                  form_resolver: FormResolver | None = None, directory: Directory | None = None,
-                 clock: Callable[[], datetime] = utcnow, calendars: CalendarResolver | None = None) -> None:
+                 clock: Callable[[], datetime] = utcnow, calendars: CalendarResolver | None = None,
+                 observers: tuple[Observer, ...] = ()) -> None:
         self.specs = specs or SpecCache()
         self.script_engine = SandboxScriptEngine(script_time_limit)
         self.form_resolver = form_resolver
         self.directory = directory
         self.clock = clock
         self.calendars = calendars or (lambda session, company_id: china())
+        self.observers = observers  # told of every saved step that ran the workflow, inside its transaction
 
     def compiled(self, version: ProcessVersion) -> CompiledProcess:
         """The version's parsed spec; its XML and decision tables are loaded from the database only on a cache miss."""
@@ -279,10 +319,12 @@ class Engine:
     # -- steps -----------------------------------------------------------------------------------
 
     def start(self, session: Session, version: ProcessVersion, actor: Actor, data: dict[str, Any],
-              business_key: str) -> Instance:
+              business_key: str, trigger: dict[str, Any] | None = None) -> Instance:
         """Create an instance of `version` with `data` and run it to its first wait state.
 
         A test run (`actor.tester`) makes a sandbox instance, which inboxes, lists and reports never show.
+        `trigger` says what started the case when no person did (a schedule's run: engine.periodic); the case's
+        first event records it.
         """
         if version.company_id != actor.company_id or (version.version is None and not actor.tester):
             raise NotFound("no_such_procedure", key=version.process_key)
@@ -294,8 +336,9 @@ class Engine:
         session.add(instance)
         session.flush()
         step = Step(self, session, instance, actor, workflow)
-        step.record("instance_started", process.key, version=version.version, data=data)
-        step.run(lambda: workflow.task_tree.data.update(data))
+        step.record("instance_started", process.key, version=version.version, data=data,
+                    **({"trigger": trigger} if trigger else {}))
+        step.run(lambda: periodic.begin(workflow, data))
         step.save()
         return instance
 

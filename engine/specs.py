@@ -151,6 +151,7 @@ class TaskMeta:
     priority: str | None
     form_key: str | None
     fields: tuple[FieldSpec, ...]
+    pauses_sla: bool = False  # the case waits for the customer here: SLA clocks stop while it is open
 
     def name_in(self, locale: str) -> str:
         return self.names.get(locale) or self.name or self.element_id
@@ -170,6 +171,7 @@ class Flow:
     source: str
     target: str
     condition: str | None
+    reopens: bool = False  # taking it reopens the complaint (the customer was not satisfied)
 
 
 @dataclass
@@ -235,6 +237,7 @@ def _task_meta(task_spec: KesuUserTask) -> TaskMeta:
         candidate_users=task_spec.candidate_users, assignee=task_spec.assignee,
         due_date=task_spec.due_date, priority=task_spec.priority, form_key=task_spec.form.key or None,
         fields=tuple(_field_spec(f) for f in task_spec.form.fields),
+        pauses_sla=extensions.get("sla", "").strip().lower() == "pause",
     )
 
 
@@ -243,7 +246,8 @@ def _flows(tree: etree._ElementTree) -> dict[tuple[str, str], Flow]:
     for node in tree.iter(f"{{{BPMN_NS}}}sequenceFlow"):
         condition = node.find(f"{{{BPMN_NS}}}conditionExpression")
         text = condition.text.strip() if condition is not None and condition.text else None
-        flow = Flow(node.get("id"), node.get("name") or "", node.get("sourceRef"), node.get("targetRef"), text)
+        flow = Flow(node.get("id"), node.get("name") or "", node.get("sourceRef"), node.get("targetRef"), text,
+                    _properties(node).get("reopen", "").strip().lower() == "true")
         flows[(flow.source, flow.target)] = flow
     return flows
 
@@ -252,13 +256,16 @@ def _element_names(tree: etree._ElementTree) -> dict[str, dict[str, str]]:
     """Each named element's name ('' key) and its translations from `name:<locale>` camunda properties."""
     names: dict[str, dict[str, str]] = {}
     for node in tree.iter(f"{{{BPMN_NS}}}*"):
-        if not (node.get("id") and node.get("name")):
-            continue
-        properties = node.findall(f"{{{BPMN_NS}}}extensionElements/{{{CAMUNDA_MODEL_NS}}}properties/"
-                                  f"{{{CAMUNDA_MODEL_NS}}}property")
-        names[node.get("id")] = {"": node.get("name"), **_localized({p.get("name"): p.get("value")
-                                                                      for p in properties if p.get("name")}, "name")}
+        if node.get("id") and node.get("name"):
+            names[node.get("id")] = {"": node.get("name"), **_localized(_properties(node), "name")}
     return names
+
+
+def _properties(node: etree._Element) -> dict[str, str]:
+    """An element's camunda properties (its extension properties in the modeler), by name."""
+    found = node.findall(f"{{{BPMN_NS}}}extensionElements/{{{CAMUNDA_MODEL_NS}}}properties/"
+                         f"{{{CAMUNDA_MODEL_NS}}}property")
+    return {p.get("name"): p.get("value") or "" for p in found if p.get("name")}
 
 
 def name_in(names: dict[str, dict[str, str]], element_id: str | None, locale: str) -> str:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import contains_eager
 from werkzeug.datastructures import MultiDict
 
 from auth.models import Role
-from complaints.choices import CATEGORIES, N_, STATUSES
+from complaints.choices import CATEGORIES, GRADES, STATUSES, grade_key
 from complaints.models import Complaint
 from engine import audit, publishing
 from engine.audit import ChainReport
@@ -34,14 +34,6 @@ from web.i18n import locale_code
 
 bp = Blueprint("audit_cases", __name__, url_prefix="/audit")
 READERS = (Role.AUDITOR, Role.ADMIN, Role.PROCESS_OWNER)
-# Where the procedures keep a case's grade, the first one a case has winning: the grading table's `level` (the
-# standard and graded procedures; the standard one also asks an `urgency`), the A-E table's `complaint_class`
-# (graded), the `urgency` chosen when classifying (QP07). The e-commerce procedure does not grade.
-GRADES: dict[str, str] = {
-    "level": N_("Level %(grade)s"),
-    "complaint_class": N_("Class %(grade)s"),
-    "urgency": N_("Urgency: %(grade)s"),
-}
 HEAT_LEVELS = 5  # colours of the scale, from the fewest runs to the most
 
 
@@ -80,11 +72,6 @@ def read_filters(args: MultiDict) -> Filters:
         registered_from=_date(args.get("from")), registered_to=_date(args.get("to")),
         grade=args.get("grade") if args.get("grade", "").partition(":")[0] in GRADES else None,
         category=args.get("category") if args.get("category") in CATEGORIES else None)
-
-
-def grade_key(data: dict[str, Any]) -> str | None:
-    """The case's grade as "field:value", from the first grade field its data holds."""
-    return next((f"{field}:{data[field]}" for field in GRADES if data.get(field) not in (None, "")), None)
 
 
 def _utc(day: date, zone: str) -> datetime:

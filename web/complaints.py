@@ -7,8 +7,8 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from auth.directory import names_by_id
-from complaints import queries as complaint_queries
+from auth.directory import company_calendar, names_by_id
+from complaints import queries as complaint_queries, sla
 from complaints.choices import CATEGORIES, CHANNELS, STATUSES
 from complaints.registration import FIELDS, register
 from complaints.viewlog import record_view
@@ -20,6 +20,7 @@ from web.audit import view_log
 from web.errors import describe
 from web.context import WORKERS, actor, db, engine, perform, roles_required
 from web.i18n import locale_code
+from web.sla import category_label, grade_label
 from web.tasks import ActionForm, can_act_on
 
 bp = Blueprint("complaints", __name__, url_prefix="/complaints")
@@ -78,9 +79,12 @@ def show(instance_id: int):
     view = queries.instance_view(db(), engine(), complaint.instance)
     view = replace(view, field_labels={**form_labels(), **view.field_labels})  # the history names every field
     history = queries.events(db(), instance_id, current_user.company_id)
+    clocks = sla.clocks_of(db(), [instance_id]).get(instance_id, [])
     people = names_by_id(db(), {e.actor_id for e in history} | {t.assignee_id for t in view.tasks}
-                         | {complaint.registered_by_id})
-    return render_template("complaints/show.html", complaint=complaint, view=view, history=history,
+                         | {complaint.registered_by_id} | {c.acknowledged_by_id for c in clocks})
+    return render_template("complaints/show.html", complaint=complaint, view=view, history=history, clocks=clocks,
+                           now=engine().clock(), calendar=company_calendar(db(), current_user.company_id),
+                           grade_label=grade_label, category_label=category_label,
                            people=people, channels=CHANNELS, categories=CATEGORIES, statuses=STATUSES,
                            locale=locale_code(), version=complaint.instance.version, can_act_on=can_act_on,
                            action_form=ActionForm(), views=view_log(instance_id))

@@ -1,16 +1,26 @@
 """The inbox and task pages: list, claim, release, open a form, complete it."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired, Length
 
-from auth.directory import names_by_id
+from auth.directory import company_calendar, names_by_id
+from complaints import sla
+from complaints.queries import complaint_instances
+from complaints.deadlines import Deadline, deadlines, earliest
 from engine import queries
 from engine.errors import Conflict, EngineError, ProcessError
 from engine.formdata import FormError
-from engine.records import InboxTask
+from engine.records import InboxTask, Instance
 from engine.views import TaskView
 from forms.builder import apply_errors, submitted_values, task_form_class
 from web.context import WORKERS, actor, db, engine, perform, roles_required
@@ -25,6 +35,12 @@ class ActionForm(FlaskForm):
     """Claim and release buttons carry only the CSRF token."""
 
 
+class AcknowledgeForm(FlaskForm):
+    """What the next level up did about an SLA breach escalated to it."""
+
+    text = TextAreaField(_l("What was done"), [DataRequired(), Length(max=2000)])
+
+
 def can_work() -> bool:
     return current_user.role in {r.value for r in WORKERS}
 
@@ -34,15 +50,54 @@ def can_act_on(task: TaskView) -> bool:
     return can_work() and actor().may_act(task.principals, task.assignee_id)
 
 
+@bp.app_template_filter("working_time")
+def working_time(left: timedelta) -> str:
+    """Working time left ('13 h 05 min left') or overdue ('2 h 10 min overdue')."""
+    minutes = int(abs(left).total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    amount = _("%(hours)d h %(minutes)02d min", hours=hours, minutes=minutes) if hours \
+        else _("%(minutes)d min", minutes=minutes)
+    return _("%(time)s overdue", time=amount) if left < timedelta(0) else _("%(time)s left", time=amount)
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    task: TaskView
+    deadlines: list[Deadline]  # most urgent first
+
+
+def _rows(tasks: list[TaskView], sort: str, overdue_only: bool) -> list[InboxRow]:
+    """The tasks with their deadlines in working time, filtered to the overdue ones and sorted as asked."""
+    clocks = sla.clocks_of(db(), {task.instance_id for task in tasks})
+    calendar, now = company_calendar(db(), actor().company_id), engine().clock()
+    rows = [InboxRow(task, deadlines(task.due_at, task.created_at, clocks.get(task.instance_id, ()), now, calendar))
+            for task in tasks]
+    if overdue_only:
+        rows = [row for row in rows if any(d.overdue for d in row.deadlines)]
+    if sort == "due":  # stable: among equal due times the priority order stays
+        rows.sort(key=lambda row: (earliest(row.deadlines) is None, earliest(row.deadlines) or now))
+    return rows
+
+
 @bp.get("/")
 @login_required
 def index():
     scope = request.args.get("scope", "all")
     scope = scope if scope in SCOPES else "all"
+    sort = "due" if request.args.get("sort") == "due" else "priority"
+    overdue_only = request.args.get("overdue") == "1"
     tasks = queries.tasks_for(db(), engine(), actor(), scope) if can_work() else []
+    rows = _rows(tasks, sort, overdue_only)
+    escalations = sla.escalations_for(db(), actor().company_id, [g.name for g in current_user.groups]) \
+        if can_work() else []
     holders = names_by_id(db(), {t.assignee_id for t in tasks})
-    return render_template("inbox/index.html", tasks=tasks, scope=scope, holders=holders,
-                           action_form=ActionForm(), locale=locale_code())
+    numbers = dict(db().execute(sa.select(Instance.id, Instance.business_key)
+                                .where(Instance.id.in_({c.instance_id for c in escalations}))).all()) \
+        if escalations else {}
+    return render_template("inbox/index.html", rows=rows, clock_numbers=numbers,
+                           complaint_ids=complaint_instances(db(), {t.instance_id for t in tasks}), any_tasks=bool(tasks), scope=scope,
+                           sort=sort, overdue_only=overdue_only, holders=holders, escalations=escalations,
+                           acknowledge_form=AcknowledgeForm(), action_form=ActionForm(), locale=locale_code())
 
 
 def _visible_task(task_id: str) -> tuple[InboxTask, TaskView]:
@@ -112,5 +167,6 @@ def task(task_id: str):
             return _after_error(error)
     status = 400 if form.errors or form.form_errors else 200
     return render_template("inbox/task.html", task=view, form=form, data=data, complaint_id=instance.id,
+                           is_complaint=bool(complaint_instances(db(), [instance.id])),
                            holders=names_by_id(db(), {view.assignee_id}), action_form=ActionForm(),
                            locale=locale_code()), status

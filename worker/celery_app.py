@@ -1,5 +1,5 @@
-"""Scale-out timers (`make worker`): Celery beat sends a tick every second, any Celery worker takes it and fires
-what is due with the same engine function as the embedded worker, until nothing more is due.
+"""Scale-out background work (`make worker`): Celery beat sends a tick every second, any Celery worker takes it and
+runs the same jobs as the embedded worker (due timers, SLA clocks, mail) until nothing more is due.
 
 Configuration from the environment: KESU_REDIS_URL (the broker, default redis://127.0.0.1:6379/0) and
 KESU_DATABASE_URL (read by the app's configuration). Run beat once; start workers on as many machines as needed.
@@ -13,13 +13,14 @@ from celery import Celery
 from flask import Flask
 
 from app import create_app
-from engine.worker import fire_due
+from worker import jobs as worker_jobs
+from worker.embedded import POLL
 
-TICK = "kesu.fire_due_timers"
+TICK = "kesu.run_jobs"
 
 celery = Celery("kesu", broker=os.environ.get("KESU_REDIS_URL", "redis://127.0.0.1:6379/0"))
 celery.conf.update(
-    beat_schedule={"fire-due-timers": {"task": TICK, "schedule": 1.0,
+    beat_schedule={"run-jobs": {"task": TICK, "schedule": 1.0,
                                        "options": {"expires": 5}}},  # ticks queued while no worker ran are dropped
     task_ignore_result=True,
     timezone="UTC",
@@ -35,12 +36,10 @@ def _app() -> Flask:
 
 
 @celery.task(name=TICK, ignore_result=True)
-def fire_due_timers() -> int:
-    """Fire every due timer; returns how many instances fired."""
+def run_jobs() -> None:
+    """Run the worker's jobs (timers, SLA clocks, mail) until none has work left at once."""
     app = _app()
-    fired = 0
-    while True:
-        report = fire_due(app.extensions["kesu.db"], app.extensions["kesu.engine"])
-        fired += len(report.fired)
-        if not report.full:
-            return fired
+    jobs = worker_jobs.for_app(app)
+    clock = app.extensions["kesu.engine"].clock
+    while worker_jobs.run_pass(jobs, clock(), POLL) == 0.0:
+        pass

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -14,11 +15,15 @@ import sqlalchemy as sa
 from auth.accounts import create_user
 from auth.calendars import CompanyCalendar
 from auth.models import Company as CompanyRow
+from complaints import sla
+from complaints.sla import SlaClock
 from conftest import COMPLAINT, GRADING_TABLE, GROUPS, PASSWORD, STANDARD
+from db import utcnow
 from engine.decisions import publish_decision
 from engine.drafts import save_draft
 from engine.publishing import publish, trial_version
 from engine.records import Event, InboxTask, Instance
+from notifications import notify
 
 ACME_CUSTOMER = "Acme 独有客户 甲"
 RIVAL_CUSTOMER = "Rival 自己的客户 乙"
@@ -67,10 +72,16 @@ PAGES = [
     ("POST", "/admin/calendars/{calendar}"),
     ("POST", "/admin/calendars/{calendar}/china"),
     ("POST", "/admin/calendars/{calendar}/default"),
+    ("GET", "/notifications/{notification}"),
+    ("GET", "/sla/{policy}"),
+    ("POST", "/sla/{policy}"),
+    ("POST", "/sla/{policy}/retire"),
+    ("POST", "/sla/escalations/{clock}"),
 ]
 PAGE_LISTS = ["/", "/?scope=mine", "/?scope=groups", "/complaints/", "/complaints/?status=running",
               "/complaints/?status=error", "/admin/errors", "/procedures/", "/decisions/",
-              "/audit/", "/audit/?status=running&grade=level:4", "/admin/calendars/", "/admin/calendars/new"]
+              "/audit/", "/audit/?status=running&grade=level:4", "/admin/calendars/", "/admin/calendars/new",
+              "/notifications", "/account/notifications", "/sla/", "/sla/new", "/?sort=due&overdue=1"]
 API = [
     ("GET", "/instances/{instance}"),
     ("GET", "/instances/{instance}/events"),
@@ -89,11 +100,11 @@ API_LISTS = ["/tasks", "/tasks?scope=mine", "/tasks?scope=groups", "/processes"]
 # caller's own company (registering, publishing: see the tests at the end).
 NOT_COMPANY_DATA = {"static", "auth.login", "auth.logout", "auth.language", "api.token", "complaints.new",
                     "api.publish", "procedures.publish_json", "procedures.check_json", "procedures.save_draft",
-                    "test_runs.start", "decisions.publish_json"}
+                    "test_runs.start", "decisions.publish_json", "notifications.read_all"}
 MISSING = {"instance": 987654, "held": "00000000-0000-0000-0000-000000000000", "process": "no_such_procedure",
            "open": "00000000-0000-0000-0000-000000000000", "done": "00000000-0000-0000-0000-000000000000",
            "testrun": 987654, "testtask": "00000000-0000-0000-0000-000000000000", "decision": "no_such_table",
-           "calendar": 987654}
+           "calendar": 987654, "notification": 987654, "policy": 987654, "clock": 987654}
 ANSWERS = {"valid": "true", "seen": "true"}
 
 FRAGILE = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -148,6 +159,8 @@ def acme_ids(database, engine, acme, api) -> dict:
                              COMPLAINT, "TEST-acme")
         testrun, testtask = trial.id, s.scalar(sa.select(InboxTask.id).where(InboxTask.instance_id == trial.id))
         calendar = s.scalar(sa.select(CompanyCalendar.id).where(CompanyCalendar.company_id == acme.id))
+        policy = sla.save_policy(s, acme.id, None, grade="", category="", resolution_target="PT0S",
+                                 escalate_to="Management").id  # every case breaches at once and escalates
     service = api(acme.email("service"))
     data = {**COMPLAINT, "customer_name": ACME_CUSTOMER}
     held = ok(service.post("/processes/complaint_standard/instances", {"data": data}), 201)
@@ -156,10 +169,16 @@ def acme_ids(database, engine, acme, api) -> dict:
     ok(service.post(f"/tasks/{moved['tasks'][0]['id']}/complete", {"data": {"valid": True}}))
     stopped = ok(service.post("/processes/fragile/instances", {"data": data}), 201)
     assert service.post(f"/tasks/{stopped['tasks'][0]['id']}/complete", {"data": {"seen": True}}).status_code == 422
+    sla.check_clocks(database.sessionmaker, utcnow() + timedelta(seconds=1))
+    with database.session() as s:
+        clock = s.scalar(sa.select(SlaClock.id).where(SlaClock.instance_id == held["id"]))
+        [notice] = notify(s, acme.id, [acme.users["admin"].id], "reopened", instance_id=held["id"],
+                          params={"number": held["number"]})
     return {"instance": held["id"], "held": held["tasks"][0]["id"],
             "open": task(service, moved["id"], "grade_complaint")["id"], "done": moved["tasks"][0]["id"],
             "process": PRIVATE_KEY, "instances": (held["id"], moved["id"], stopped["id"], testrun),
-            "testrun": testrun, "testtask": testtask, "decision": PRIVATE_TABLE, "calendar": calendar}
+            "testrun": testrun, "testtask": testtask, "decision": PRIVATE_TABLE, "calendar": calendar,
+            "notification": notice.id, "policy": policy, "clock": clock}
 
 
 @pytest.fixture()
@@ -295,8 +314,8 @@ def test_rival_cannot_start_acme_private_procedure_but_acme_can(acme, api, acme_
 
 def test_every_endpoint_with_company_data_is_in_an_isolation_list(app):
     """Adding an endpoint without adding it to PAGES/PAGE_LISTS/API/API_LISTS above fails here."""
-    sample = {"instance": 1, "held": "t", "open": "t", "done": "t", "process": "p", "testrun": 1, "testtask": "t", "decision": "d",
-              "calendar": 1}
+    sample = {"instance": 1, "held": "t", "open": "t", "done": "t", "process": "p", "testrun": 1, "testtask": "t",
+              "decision": "d", "calendar": 1, "notification": 1, "policy": 1, "clock": 1}
     adapter = app.url_map.bind("localhost")
     covered = {adapter.match(path.format(**sample), method=method)[0] for method, path in PAGES}
     covered |= {adapter.match(path.split("?")[0], method="GET")[0] for path in PAGE_LISTS}

@@ -58,6 +58,12 @@ FORMS = [
     "/admin/calendars/1",
     "/admin/calendars/1/china",
     "/admin/calendars/1/default",
+    "/notifications/read",
+    "/account/notifications",
+    "/sla/new",
+    "/sla/1",
+    "/sla/1/retire",
+    "/sla/escalations/1",
 ]
 BAD_TOKENS = {"missing": None, "garbage": "not-a-token", "forged": "ImFiYyI.aaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbb"}
 

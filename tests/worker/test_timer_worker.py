@@ -24,6 +24,7 @@ from conftest import GROUPS, ROOT
 from engine.publishing import publish
 from engine.records import Event, InboxTask, Instance
 from engine.worker import fire_due, next_due
+from worker import jobs
 from worker.embedded import EmbeddedWorker
 
 TIMERS = (ROOT / "tests" / "engine" / "diagrams" / "timers.bpmn").read_text(encoding="utf-8")
@@ -167,7 +168,7 @@ def test_a_worker_killed_before_its_commit_loses_nothing(database, engine, acme)
 # -- the embedded worker ---------------------------------------------------------------------------------
 
 def test_embedded_worker_fires_a_timer_within_two_seconds_of_its_due_time(database, engine, acme):
-    worker = EmbeddedWorker(database, engine).start()
+    worker = EmbeddedWorker([jobs.timers(database, engine)], engine.clock).start()
     try:
         time.sleep(0.2)  # the worker is asleep, with nothing due, when the case starts
         [case] = start_cases(database, engine, acme, "PT2S")

@@ -1,0 +1,91 @@
+"""What the background worker does on each pass: fire due timers, start scheduled runs of periodic procedures,
+warn and breach SLA clocks, send mail.
+
+Each job does what is due at `now` and says how many seconds it may sleep before it has more to do (0 when it
+stopped with work left, `poll` when it cannot tell), so a loop sleeps until the earliest of them. The embedded
+thread, `flask kesu worker` and the Celery tick all run the same jobs.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from flask import Flask
+
+from complaints import sla
+from db import Database
+from engine import periodic
+from engine.runtime import Engine
+from engine.worker import FiringReport, fire_due, next_due
+from notifications.mail import send_digests, send_pending
+
+log = logging.getLogger(__name__)
+NAP = 0.01  # seconds: the shortest sleep, so work due at this very instant is not spun on
+Job = Callable[[datetime, float], float]
+
+
+def until(moment: datetime | None, now: datetime, poll: float) -> float:
+    """Seconds to sleep before `moment` (unknown: `poll`), never more than `poll`."""
+    return poll if moment is None else min(poll, max(NAP, (moment - now).total_seconds()))
+
+
+def pause(report: FiringReport, due: datetime | None, now: datetime, poll: float) -> float:
+    """Seconds the timer job may sleep after a pass."""
+    if report.full:
+        return 0.0
+    if report.failed or report.skipped:
+        return poll  # what is left due is failing or in another worker's hands: look again later
+    return until(due, now, poll)
+
+
+def timers(database: Database, engine: Engine) -> Job:
+    def fire(now: datetime, poll: float) -> float:
+        report = fire_due(database, engine, now)
+        with database.sessionmaker() as session:
+            return pause(report, next_due(session), now, poll)
+    return fire
+
+
+def sla_clocks(database: Database) -> Job:
+    def check(now: datetime, poll: float) -> float:
+        if sla.check_clocks(database.sessionmaker, now) >= sla.BATCH:
+            return 0.0
+        with database.sessionmaker() as session:
+            return until(sla.next_check(session), now, poll)
+    return check
+
+
+def schedules(database: Database, engine: Engine) -> Job:
+    """Start the runs of procedures whose start event is a timer (periodic jobs)."""
+    def start(now: datetime, poll: float) -> float:
+        if periodic.start_due(database, engine, now).full:
+            return 0.0
+        with database.sessionmaker() as session:
+            return until(periodic.next_start(session), now, poll)
+    return start
+
+
+def mail(app: Flask) -> Job:
+    def send(now: datetime, poll: float) -> float:
+        send_pending(app, now)
+        send_digests(app, now)
+        return poll
+    return send
+
+
+def for_app(app: Flask) -> list[Job]:
+    database, engine = app.extensions["kesu.db"], app.extensions["kesu.engine"]
+    return [timers(database, engine), schedules(database, engine), sla_clocks(database), mail(app)]
+
+
+def run_pass(jobs: Sequence[Job], now: datetime, poll: float) -> float:
+    """Run every job once; seconds until the earliest wants to run again. A failing job (the database is down,
+    the mail server refuses) is logged and retried after `poll`, without stopping the others."""
+    delays = [poll]
+    for job in jobs:
+        try:
+            delays.append(job(now, poll))
+        except Exception:  # noqa: BLE001 - the worker outlives a database restart or a mail server outage
+            log.exception("worker job %s failed", getattr(job, "__qualname__", job))
+    return min(delays)
