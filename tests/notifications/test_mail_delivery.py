@@ -158,6 +158,7 @@ def test_without_a_mail_server_notifications_stay_in_the_app(app, database, acme
 
 
 def test_each_user_gets_only_the_kinds_they_chose_and_digest_users_none_at_once(app, database, acme, mailbox):
+    set_locale(database, acme.users["service"].id, "en")
     prefer(database, acme.users["service"].id, muted=["task_offered"])
     prefer(database, acme.users["service2"].id, digest=True)
     tell(database, acme, ["service", "service2", "quality"], "task_offered")
