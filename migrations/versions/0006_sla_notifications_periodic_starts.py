@@ -39,7 +39,7 @@ def upgrade():
     sa.Column('warn_fraction', sa.Double(), nullable=False),
     sa.Column('escalate_to', sa.String(length=100), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
-    sa.Column('retired', sa.Boolean(), server_default=sa.text('0'), nullable=False),
+    sa.Column('retired', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_sla_policies_company_id_companies')),
