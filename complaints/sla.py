@@ -320,10 +320,10 @@ def _advance(session: Session, clock: SlaClock, now: datetime) -> None:
         escalation = recipients(session, clock.company_id, [f"group:{clock.policy.escalate_to}"]) \
             if clock.policy.escalate_to else set()
         notify(session, clock.company_id, holders | escalation, "sla_breached", instance_id=instance.id,
-               params={**params, "escalated_to": clock.policy.escalate_to})
+               params={**params, "escalated_to": clock.policy.escalate_to}, now=now)
     else:
         clock.warned_at = now
-        notify(session, clock.company_id, holders, "sla_warning", instance_id=instance.id, params=params)
+        notify(session, clock.company_id, holders, "sla_warning", instance_id=instance.id, params=params, now=now)
     _next_check(clock)
 
 

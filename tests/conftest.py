@@ -22,6 +22,7 @@ from engine.decisions import publish_decision
 from engine.publishing import publish
 from engine.records import ProcessVersion
 from engine.views import Actor
+from mail_server import Mailbox, MailServer
 
 ROOT = Path(__file__).resolve().parent.parent
 STANDARD = ROOT / "processes" / "complaint_standard.bpmn"
@@ -216,3 +217,20 @@ GRADING = {"handling_cost": 20000, "affected_kw": 0, "defect_type": "none", "maj
 def count(database: Database, model) -> int:
     with database.session() as s:
         return s.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+@pytest.fixture()
+def server(app, monkeypatch) -> MailServer:
+    """The app's mail server, a real SMTP server on a free port, not yet running."""
+    mail_server = MailServer()
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", mail_server.port)
+    monkeypatch.setitem(app.config, "BASE_URL", "https://kesu.example.cn/app")
+    yield mail_server
+    mail_server.stop()
+
+
+@pytest.fixture()
+def mailbox(server) -> Mailbox:
+    """The app's mail server, running: the messages it received."""
+    return server.start()

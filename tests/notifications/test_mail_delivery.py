@@ -3,15 +3,12 @@ language and the company's time zone, as each user chose; a daily digest once pe
 and nothing lost when the mail server is away or refuses."""
 from __future__ import annotations
 
-import socket
 from datetime import datetime, time, timedelta, timezone
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from auth.models import User
 from db import utcnow
@@ -24,66 +21,6 @@ from test_notify import open_task, start_relay
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TASK = {"": "Review the reply", "zh_Hans": "审核答复", "zh_Hant": "審核答覆"}
 DUE = datetime(2031, 3, 4, 9, 30, tzinfo=timezone.utc)  # 17:30 in Shanghai
-
-
-class Mailbox:
-    """The SMTP server's handler: keeps every message it accepts, refuses the addresses in `refused`."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.refused: set[str] = set()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refused:
-            return "550 5.1.1 No such mailbox here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for m in self.messages if address in m["To"]]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class MailServer:
-    """A real SMTP server on a port of its own, which a test may stop and start again."""
-
-    def __init__(self) -> None:
-        self.port, self.mailbox, self.controller = free_port(), Mailbox(), None
-
-    def start(self) -> Mailbox:
-        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-        return self.mailbox
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-
-@pytest.fixture()
-def server(app, monkeypatch):
-    """The app's mail server, not yet running."""
-    mail_server = MailServer()
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
-    monkeypatch.setitem(app.config, "MAIL_PORT", mail_server.port)
-    monkeypatch.setitem(app.config, "BASE_URL", "https://kesu.example.cn/app")
-    yield mail_server
-    mail_server.stop()
-
-
-@pytest.fixture()
-def mailbox(server) -> Mailbox:
-    return server.start()
 
 
 def set_locale(database, user_id: int, locale: str | None) -> None:
