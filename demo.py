@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from auth.accounts import company_named, create_company, create_user
 from auth.directory import actor_for
 from complaints.registration import register
+from complaints.sla import save_policy
 from engine import queries
 from engine.decisions import publish_decision
 from engine.publishing import latest_version, publish
@@ -25,6 +26,15 @@ SHIPPED = (  # file, the note of its first version
     ("supervision_monthly.bpmn", "服务质量监督月报首次发布"),
 )
 GROUPS = ("Customer Service", "Handling Department", "Quality", "Management")
+SLA_POLICIES = (  # the service commitments of the domain's graded rules: all answered within 24 hours, the
+    # most serious within the hour; closure in working days, faster for level 1 and 2
+    {"grade": "", "category": "", "response_target": "PT24H", "resolution_target": "5 working days",
+     "warn_fraction": 0.8, "escalate_to": "Management", "note": "服务承诺：24 小时内响应，5 个工作日内解决"},
+    {"grade": "level:1", "category": "", "response_target": "PT1H", "resolution_target": "2 working days",
+     "warn_fraction": 0.5, "escalate_to": "Management", "note": "一级投诉：1 小时内响应，总经理跟进"},
+    {"grade": "level:2", "category": "", "response_target": "4 working hours", "resolution_target": "3 working days",
+     "warn_fraction": 0.8, "escalate_to": "Management", "note": "二级投诉：4 个工作小时内响应"},
+)
 
 COMPANIES = {
     "华东精细化工有限公司": "demo.kesu.cn",
@@ -82,6 +92,8 @@ def _company(session: Session, name: str, domain: str):
         publish_decision(session, company.id, (PROCESSES / table).read_bytes(), users["owner"].id, "分级规则首次发布")
     for filename, note in SHIPPED:
         publish(session, company.id, (PROCESSES / filename).read_bytes(), users["owner"].id, note, GROUPS)
+    for policy in SLA_POLICIES:
+        save_policy(session, company.id, users["owner"].id, **policy)
     return company, users
 
 

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, sessionmaker
@@ -37,6 +37,7 @@ from notifications import notify, recipients
 log = logging.getLogger(__name__)
 KINDS: dict[str, str] = {"response": N_("Response"), "resolution": N_("Resolution")}
 BATCH = 100
+_P = TypeVar("_P", bound="_Slot | SlaPolicy")
 
 
 class SlaPolicy(Base):
@@ -209,11 +210,41 @@ def save_policy(session: Session, company_id: int, user_id: int | None, **values
     return policy
 
 
-def policy_for(policies: Iterable[SlaPolicy], grade: str, category: str) -> SlaPolicy | None:
+def policy_for(policies: Iterable[_P], grade: str, category: str) -> _P | None:
     """The most specific policy for a case: its grade and category, then its grade, its category, the default."""
     by_slot = {(p.grade, p.category): p for p in policies}
     return next((by_slot[slot] for slot in ((grade, category), (grade, ""), ("", category), ("", ""))
                  if slot in by_slot), None)
+
+
+class _Slot(NamedTuple):
+    """A policy in force, as the step observer needs it: which one, and what it is for."""
+
+    id: int
+    grade: str
+    category: str
+
+
+# company id -> (its newest policy row's id, the policies in force then). Every step asks which policy fits its
+# case; policies are only ever added (a change or a retirement is a new row), so the newest id tells whether a
+# company's policies changed since they were read, by any process, with one indexed query.
+_IN_FORCE: dict[int, tuple[int, tuple[_Slot, ...]]] = {}
+
+
+_NEWEST_POLICY = sa.select(sa.func.max(SlaPolicy.id)).where(SlaPolicy.company_id == sa.bindparam("company_id"))
+_CLOCKS_OF = sa.select(SlaClock).where(SlaClock.instance_id == sa.bindparam("instance_id"))
+
+
+def _newest_policy_id(session: Session, company_id: int) -> int | None:
+    return session.scalar(_NEWEST_POLICY, {"company_id": company_id})
+
+
+def _in_force(session: Session, company_id: int, newest: int) -> tuple[_Slot, ...]:
+    cached = _IN_FORCE.get(company_id)
+    if cached is None or cached[0] != newest:
+        cached = newest, tuple(_Slot(p.id, p.grade, p.category) for p in current_policies(session, company_id))
+        _IN_FORCE[company_id] = cached
+    return cached[1]
 
 
 # -- the observer: clocks follow every step -----------------------------------------------------------------------
@@ -223,20 +254,22 @@ def on_step(session: Session, outcome: StepOutcome) -> None:
     instance = outcome.instance
     if instance.sandbox:
         return
-    clocks = {clock.kind: clock for clock in session.scalars(
-        sa.select(SlaClock).where(SlaClock.instance_id == instance.id))}
-    policy = policy_for(current_policies(session, instance.company_id), grade_key(outcome.data) or "",
-                        str(outcome.data.get("category") or ""))
+    if outcome.reopened:
+        _notify_reopen(session, outcome)
+    newest = _newest_policy_id(session, instance.company_id)
+    if newest is None:
+        return  # the company never had a policy, so the case has no clocks
+    clocks = {clock.kind: clock for clock in session.scalars(_CLOCKS_OF, {"instance_id": instance.id})}
+    slot = policy_for(_in_force(session, instance.company_id, newest), grade_key(outcome.data) or "",
+                      str(outcome.data.get("category") or ""))
     waiting = any(outcome.process.tasks[element].pauses_sla for element in outcome.open_elements
                   if element in outcome.process.tasks)
     for kind in KINDS:
-        _follow(session, clocks.get(kind), kind, policy, outcome, waiting)
+        _follow(session, clocks.get(kind), kind, slot, outcome, waiting)
     try:
         session.flush()
     except StaleDataError:
         raise Conflict("concurrent_change") from None
-    if outcome.reopened:
-        _notify_reopen(session, outcome)
 
 
 def _met(kind: str, outcome: StepOutcome) -> bool:
@@ -245,10 +278,11 @@ def _met(kind: str, outcome: StepOutcome) -> bool:
     return any(event["type"] == "task_completed" and event["actor_id"] for event in outcome.events)
 
 
-def _follow(session: Session, clock: SlaClock | None, kind: str, policy: SlaPolicy | None, outcome: StepOutcome,
+def _follow(session: Session, clock: SlaClock | None, kind: str, slot: _Slot | None, outcome: StepOutcome,
             waiting: bool) -> None:
     if clock is not None and clock.met_at is not None:
         return
+    policy = session.get(SlaPolicy, slot.id) if slot is not None else None  # mostly the clock's own: no query
     target = policy.target(kind) if policy else ""
     if clock is None:
         if not target:

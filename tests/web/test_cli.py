@@ -10,10 +10,12 @@ import pytest
 import sqlalchemy as sa
 
 from auth.models import Company, Group, User
+from complaints import sla
 from complaints.models import Complaint
 from complaints.registration import register
+from complaints.sla import SlaClock
 from db import Database
-from demo import DECISION_TABLES, SHIPPED
+from demo import DECISION_TABLES, SHIPPED, SLA_POLICIES
 from conftest import ROOT, count
 from engine.records import DecisionVersion, Event, Instance, ProcessVersion
 from engine.rerun import rerun
@@ -140,6 +142,16 @@ def test_demo_has_a_closed_complaint_reopened_once_that_re_runs(database, kesu, 
                                                           Event.element_id == "gw_satisfied")).all()
         assert [data["flow"] for data in callbacks] == ["flow_satisfied_no", "flow_satisfied_yes"]
         assert rerun(s, engine, closed[0]).confirmed
+
+
+def test_demo_sets_sla_policies_and_its_open_complaints_run_their_clocks(database, kesu):
+    assert kesu("demo").exit_code == 0
+    with database.session() as s:
+        for company in s.scalars(sa.select(Company)):
+            assert len(sla.current_policies(s, company.id)) == len(SLA_POLICIES)
+        running = s.scalars(sa.select(Instance.id).where(Instance.status == "running")).all()
+        clocked = set(s.scalars(sa.select(SlaClock.instance_id).where(SlaClock.kind == "resolution")))
+        assert running and set(running) <= clocked
 
 
 def test_demo_prints_logins_that_work(database, kesu, browser):
