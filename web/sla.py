@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from auth.directory import names_by_id
 from auth.models import Group, Role
 from complaints import sla
 from complaints.choices import CATEGORIES, GRADE_VALUES, GRADES
+from engine.calendar import BusinessDuration, parse_business
 from engine.errors import Conflict
 from web.context import WORKERS, db, engine, roles_required
 from web.errors import describe
@@ -35,6 +37,48 @@ def grade_label(key: str) -> str:
 
 def category_label(key: str) -> str:
     return _(CATEGORIES[key]) if key in CATEGORIES else _("Any category")
+
+
+ISO_UNITS = {  # the units of an ISO 8601 duration, largest first, as a reader counts them
+    "years": lambda n: ngettext("%(num)s year", "%(num)s years", n),
+    "months": lambda n: ngettext("%(num)s month", "%(num)s months", n),
+    "weeks": lambda n: ngettext("%(num)s week", "%(num)s weeks", n),
+    "days": lambda n: ngettext("%(num)s day", "%(num)s days", n),
+    "hours": lambda n: ngettext("%(num)s hour", "%(num)s hours", n),
+    "minutes": lambda n: ngettext("%(num)s minute", "%(num)s minutes", n),
+    "seconds": lambda n: ngettext("%(num)s second", "%(num)s seconds", n),
+}
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+def _business_text(business: BusinessDuration) -> str:
+    if business.days is not None:
+        return ngettext("%(num)s working day", "%(num)s working days", business.days)
+    if business.hours is not None:
+        hours = _number(business.hours)
+        if isinstance(hours, float):  # plural forms are chosen by whole numbers
+            return _("%(hours)s working hours", hours=hours)
+        return ngettext("%(num)s working hour", "%(num)s working hours", hours)
+    at = business.at.strftime("%H:%M") if business.at else ""
+    return _("next working day %(time)s", time=at) if business.working else _("next day %(time)s", time=at)
+
+
+@bp.app_template_filter("sla_target")
+def target_text(text: str) -> str:
+    """A target as the reader says it ('5 working days' → '5 个工作日', 'PT24H' → '24 小时'); what cannot be
+    read stays as written."""
+    try:
+        business = parse_business(text)
+        if business is not None:
+            return _business_text(business)
+        parts = TimerEventDefinition.parse_iso_duration(text) if text.startswith("P") else {}
+    except Exception:  # noqa: BLE001 - SpiffWorkflow says only "Invalid duration", with a bare Exception
+        return text
+    words = [say(_number(parts[unit])) for unit, say in ISO_UNITS.items() if parts.get(unit)]
+    return " ".join(words) or text
 
 
 def _check_target(form: FlaskForm, field: StringField) -> None:

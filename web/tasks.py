@@ -51,13 +51,17 @@ def can_act_on(task: TaskView) -> bool:
 
 
 @bp.app_template_filter("working_time")
-def working_time(left: timedelta) -> str:
-    """Working time left ('13 h 05 min left') or overdue ('2 h 10 min overdue')."""
+def working_time(left: timedelta, overdue: bool | None = None) -> str:
+    """Working time left ('13 h 05 min left') or overdue ('2 h 10 min overdue'); `overdue` says which when the
+    caller knows (a deadline passed outside working hours is overdue by no working time yet)."""
+    overdue = left < timedelta(0) if overdue is None else overdue
+    if overdue and not left:
+        return _("overdue, outside working hours")
     minutes = int(abs(left).total_seconds() // 60)
     hours, minutes = divmod(minutes, 60)
     amount = _("%(hours)d h %(minutes)02d min", hours=hours, minutes=minutes) if hours \
         else _("%(minutes)d min", minutes=minutes)
-    return _("%(time)s overdue", time=amount) if left < timedelta(0) else _("%(time)s left", time=amount)
+    return _("%(time)s overdue", time=amount) if overdue else _("%(time)s left", time=amount)
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ def test_a_case_left_alone_over_the_dragon_boat_weekend_warns_breaches_escalates
     set_policy(page, "level:4", "5 working days", 80, "Management")
     policy = page.locator("table.sla-policies tr[data-policy-id]")
     expect(policy).to_have_count(1)
-    expect(policy).to_contain_text("5 working days")
+    expect(policy).to_contain_text("5 个工作日")
     expect(policy).to_contain_text("80 %")
 
     sign_in(page, acme.email("service"))

@@ -13,6 +13,7 @@ from complaints.registration import register as register_complaint
 from complaints.sla import SlaClock, SlaPolicy
 from db import utcnow
 from engine.records import Instance, ProcessVersion
+from web.sla import target_text
 from web.tasks import working_time
 from test_pages import ROW, in_english, text
 
@@ -186,3 +187,21 @@ def test_working_time_reads_as_time_left_or_overdue(app):
     with app.test_request_context(), force_locale("en"):
         assert working_time(timedelta(hours=13, minutes=5)) == "13 h 05 min left"
         assert working_time(timedelta(minutes=-7)) == "7 min overdue"
+        assert working_time(timedelta(0), overdue=True) == "overdue, outside working hours"
+        assert working_time(timedelta(0)) == "0 min left"
+        assert working_time(timedelta(seconds=-20), overdue=True) == "0 min overdue"
+
+
+def test_targets_read_in_the_readers_language_whichever_way_they_were_written(app):
+    with app.test_request_context(), force_locale("zh_Hans"):
+        assert target_text("5 working days") == "5 个工作日"
+        assert target_text("1.5 working hours") == "1.5 个工作小时"
+        assert target_text("next working day 15:00") == "下一个工作日 15:00"
+        assert target_text("PT24H") == "24 小时"
+        assert target_text("P1DT1H30M") == "1 天 1 小时 30 分钟"
+    with app.test_request_context(), force_locale("en"):
+        assert target_text("5个工作日") == "5 working days"
+        assert target_text("1 working day") == "1 working day"
+        assert target_text("next day 15:00") == "next day 15:00"
+        assert target_text("P1D") == "1 day"
+        assert target_text("five days") == "five days"  # not a target: shown as written
