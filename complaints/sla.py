@@ -11,7 +11,9 @@ Clocks start when the case is registered. They are updated by every step (an eng
 transaction): the case's grade is usually known only after grading, so the matching policy may change; a task
 the diagram marks `sla: pause` (waiting for the customer) stops the clocks while it is open and moves the
 deadlines on by the time it took. The background worker (`check_clocks`) finds clocks whose warning or deadline
-has come with one indexed query on `check_at`, marks them and notifies.
+has come with one indexed query on `check_at`, marks them and notifies. Warnings, breaches and acknowledgements
+are sealed in the case's history (engine.runtime.note), so auditors see when a deadline was missed and what the
+next level up did about it.
 """
 from __future__ import annotations
 
@@ -31,11 +33,12 @@ from db import Base, UTCDateTime, utcnow
 from engine.calendar import BusinessCalendar, parse_business
 from engine.errors import Conflict
 from engine.records import Event, InboxTask, Instance, TaskCandidate
-from engine.runtime import StepOutcome
+from engine.runtime import StepOutcome, note
 from notifications import notify, recipients
 
 log = logging.getLogger(__name__)
 KINDS: dict[str, str] = {"response": N_("Response"), "resolution": N_("Resolution")}
+EVENT_TYPES = frozenset({"sla_warned", "sla_breached", "sla_acknowledged"})  # what clocks seal in a case's history
 BATCH = 100
 _P = TypeVar("_P", bound="_Slot | SlaPolicy")
 
@@ -335,8 +338,8 @@ def check_clocks(sessions: sessionmaker[Session], now: datetime, limit: int = BA
                 if clock is not None:
                     _advance(session, clock, now)
                     done += 1
-        except StaleDataError:
-            continue  # a step or another worker changed the clock first; it is looked at again next pass
+        except (StaleDataError, Conflict):
+            continue  # a step or another worker changed the clock or its case first; looked at again next pass
     return done
 
 
@@ -345,19 +348,26 @@ def next_check(session: Session) -> datetime | None:
 
 
 def _advance(session: Session, clock: SlaClock, now: datetime) -> None:
+    """Breach the clock if its deadline has come, else warn; tell the case's holders (and, on a breach, the group
+    it escalates to), and seal it in the case's history."""
     instance = session.get(Instance, clock.instance_id)
     holders = _holders(session, clock.instance_id)
-    params = {"number": instance.business_key, "clock": KINDS[clock.kind], "target": clock.policy.target(clock.kind),
+    target = clock.policy.target(clock.kind)
+    params = {"number": instance.business_key, "clock": KINDS[clock.kind], "target": target,
               "due_at": clock.due_at.isoformat()}
+    facts = {"clock": clock.kind, "target": target, "due_at": clock.due_at.isoformat(),
+             "policy_version": clock.policy.version}
     if now >= clock.due_at:
         clock.breached_at = now
-        escalation = recipients(session, clock.company_id, [f"group:{clock.policy.escalate_to}"]) \
-            if clock.policy.escalate_to else set()
+        escalate_to = clock.policy.escalate_to
+        escalation = recipients(session, clock.company_id, [f"group:{escalate_to}"]) if escalate_to else set()
         notify(session, clock.company_id, holders | escalation, "sla_breached", instance_id=instance.id,
-               params={**params, "escalated_to": clock.policy.escalate_to}, now=now)
+               params={**params, "escalated_to": escalate_to}, now=now)
+        note(session, instance, "sla_breached", None, now, **facts, escalated_to=escalate_to)
     else:
         clock.warned_at = now
         notify(session, clock.company_id, holders, "sla_warning", instance_id=instance.id, params=params, now=now)
+        note(session, instance, "sla_warned", None, now, **facts)
     _next_check(clock)
 
 
@@ -398,9 +408,12 @@ def escalations_for(session: Session, company_id: int, groups: Iterable[str]) ->
 
 
 def acknowledge(session: Session, clock: SlaClock, user_id: int, text: str, now: datetime) -> None:
-    """The next level up records what it did about a breach; the escalation leaves its inbox."""
+    """The next level up records what it did about a breach, in the case's history; the escalation leaves its
+    inbox."""
     clock.acknowledged_by_id, clock.acknowledged_at, clock.acknowledgement = user_id, now, text
     try:
         session.flush()
     except StaleDataError:
         raise Conflict("concurrent_change") from None
+    note(session, session.get(Instance, clock.instance_id), "sla_acknowledged", user_id, now, clock=clock.kind,
+         escalated_to=clock.policy.escalate_to, text=text)

@@ -109,6 +109,34 @@ def _element(task: Task) -> str:
     return task.task_spec.bpmn_id or task.task_spec.name
 
 
+def seal(session: Session, instance: Instance, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Number and chain `events` onto the case row and write it: the chain head moves with the row's optimistic
+    lock, so there is one writer per head (Conflict for the other). Returns the event rows to insert."""
+    rows = [{**event, "instance_id": instance.id, "seq": instance.event_count + offset}
+            for offset, event in enumerate(events, start=1)]
+    instance.event_count += len(rows)
+    instance.event_head = audit.chain(instance.event_head, rows)
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict("concurrent_change") from None
+    return rows
+
+
+def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(Event.__table__.insert(), rows)  # Core: no ORM bookkeeping for append-only rows
+
+
+def note(session: Session, instance: Instance, type_: str, actor_id: int | None, at: datetime,
+         **data: Any) -> None:
+    """Seal an event about the case that is not a step of its workflow (an SLA deadline warned, missed or
+    acknowledged): the history and the evidence show it; re-runs and replays pass over it."""
+    event = {"company_id": instance.company_id, "type": type_, "actor_id": actor_id, "element_id": None,
+             "task_id": None, "at": at, "data": jsonable(data)}
+    insert_events(session, seal(session, instance, [event]))
+
+
 class Step:
     """One unit of work on one instance: load it, change it, save it with its inbox rows and events."""
 
@@ -188,17 +216,9 @@ class Step:
             instance.serializer_version = serializer.SERIALIZER_VERSION
             instance.next_timer_at = self._next_timer()
         instance.updated_at = self.now
-        rows = [{**event, "instance_id": instance.id, "seq": instance.event_count + offset}
-                for offset, event in enumerate(self.events, start=1)]
-        instance.event_count += len(rows)
-        instance.event_head = audit.chain(instance.event_head, rows)  # moves with the locked row: one writer per head
-        try:
-            self.session.flush()
-        except StaleDataError:
-            raise Conflict("concurrent_change") from None
+        rows = seal(self.session, instance, self.events)
         new_tasks = self._sync_inbox() if self._workflow is not None else []
-        if rows:
-            self.session.execute(Event.__table__.insert(), rows)  # Core: no ORM bookkeeping for append-only rows
+        insert_events(self.session, rows)
         if self._workflow is not None and self.engine.observers:
             self._notify(tuple(rows), tuple(new_tasks))
 

@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import Session
 
 from auth.models import Role
-from complaints import queries as complaint_queries
+from complaints import queries as complaint_queries, sla
 from complaints.choices import STATUSES
 from complaints.models import Complaint
 from complaints.registration import apply_corrections
@@ -76,7 +76,8 @@ def _page(complaint: Complaint, failed: str = "", message: str = ""):
     instance, locale = complaint.instance, locale_code()
     view = queries.instance_view(db(), engine(), instance)
     replayed, _chain = cached_replay(db(), engine(), instance)
-    steps = [step for step in replayed.steps[:-1] if step.reproduced]  # after the last step is where it stands
+    worked = [step for step in replayed.steps if step.events[0].type not in sla.EVENT_TYPES]  # not mere notes
+    steps = [step for step in worked[:-1] if step.reproduced]  # after the last step is where it stands
     return render_template("complaints/corrections.html", complaint=complaint, view=view, fields=_fields(view, locale),
                            steps=steps, form=ActionForm(), failed=failed, message=message,
                            typed=request.form if failed else {}, statuses=STATUSES, locale=locale)

@@ -40,7 +40,10 @@ def locale_code() -> str:
     return f"{locale.language}_{locale.script}" if locale and locale.script else str(locale or "en")
 
 
-def localtime(value: datetime | None, format: str = "yyyy-MM-dd HH:mm") -> str:
+def localtime(value: datetime | str | None, format: str = "yyyy-MM-dd HH:mm") -> str:
+    """A UTC moment (or its ISO text, as event data keeps it) on the company's clocks."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     return format_datetime(value, format) if value else ""
 
 

@@ -15,8 +15,11 @@ from SpiffWorkflow.bpmn.specs.event_definitions import timer
 
 from complaints import sla
 from complaints.sla import SlaClock, SlaPolicy
+from engine import audit
 from engine.publishing import publish
-from engine.records import InboxTask, Instance
+from engine.replay import replay
+from engine.rerun import rerun
+from engine.records import Event, InboxTask, Instance
 from engine.runtime import Engine
 from notifications.models import Notification
 
@@ -178,6 +181,36 @@ def test_a_case_left_alone_over_the_holiday_warns_then_breaches_and_escalates_at
         [escalation] = sla.escalations_for(s, acme.id, ["Management"])
         assert escalation.instance_id == case
         assert sla.escalations_for(s, acme.id, ["Quality"]) == []
+
+
+def test_the_warning_the_breach_and_its_acknowledgement_are_sealed_in_the_history_that_re_runs_and_replays(
+        database, engine, acme, clock):
+    policy(database, acme, escalate_to="Management")
+    case = register(database, engine, acme)
+    resolution = clocks(database, case)["resolution"]
+    sla.check_clocks(database.sessionmaker, resolution.warn_at)
+    sla.check_clocks(database.sessionmaker, resolution.due_at)
+    with database.session() as s:
+        sla.acknowledge(s, s.get(SlaClock, resolution.id), acme.users["manager"].id, "换货已安排", resolution.due_at)
+    clock.now = resolution.due_at + timedelta(hours=1)
+    complete(database, engine, acme, "service", case, "grade", {"level": "5"})  # the case goes on after them
+
+    with database.session() as s:
+        events = s.scalars(sa.select(Event).where(Event.instance_id == case).order_by(Event.seq)).all()
+        notes = [(e.type, e.at, e.actor_id, e.data.get("clock")) for e in events if e.type in sla.EVENT_TYPES]
+        assert notes == [("sla_warned", resolution.warn_at, None, "resolution"),
+                         ("sla_breached", resolution.due_at, None, "resolution"),
+                         ("sla_acknowledged", resolution.due_at, acme.users["manager"].id, "resolution")]
+        breached = next(e for e in events if e.type == "sla_breached")
+        assert breached.data == {"clock": "resolution", "target": "5 working days", "policy_version": 1,
+                                 "due_at": resolution.due_at.isoformat(), "escalated_to": "Management"}
+        instance = s.get(Instance, case)
+        assert audit.verify(s, acme.id, case)[0].intact
+        assert rerun(s, engine, instance).confirmed
+        steps = replay(s, engine, instance)
+        assert steps.divergence is None
+        assert [step.events[0].type for step in steps.steps] == [
+            "instance_started", "sla_warned", "sla_breached", "sla_acknowledged", "task_claimed", "task_completed"]
 
 
 def test_grading_moves_the_clock_to_the_policy_for_the_grade(database, engine, acme, clock):

@@ -180,7 +180,22 @@ def test_the_next_level_up_acknowledges_an_escalated_breach(login, acme, databas
         done = s.get(SlaClock, clock.id)
         assert (done.acknowledged_by_id, done.acknowledgement) == (acme.users["manager"].id,
                                                                    "Called the customer, replacement sent")
-    assert "Called the customer, replacement sent" in text(manager.get(f"/complaints/{case}"))
+    page = text(manager.get(f"/complaints/{case}"))
+    assert "Called the customer, replacement sent" in page
+    history = page[page.index("Missed deadline acknowledged"):]  # the sealed history, below the clocks
+    assert "Deadline missed: Resolution" in page and "Called the customer, replacement sent" in history
+
+
+def test_deadline_notes_are_in_the_history_but_no_step_to_rewind_to(login, acme, database, engine, complaint_data):
+    set_policy(database, acme, resolution_target="PT0S", escalate_to="Management")
+    case = register(database, engine, acme, complaint_data)
+    sla.check_clocks(database.sessionmaker, utcnow() + timedelta(seconds=1))
+    admin = login(acme.email("admin"))
+    in_english(admin)
+    assert "Deadline missed: Resolution" in text(admin.get(f"/complaints/{case}"))
+    corrections = text(admin.get(f"/complaints/{case}/corrections"))
+    assert "There is no earlier step to rewind to." in corrections
+    assert "Deadline missed" not in corrections
 
 
 def test_working_time_reads_as_time_left_or_overdue(app):
