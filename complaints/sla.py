@@ -48,7 +48,8 @@ class SlaPolicy(Base):
     unless it retires the policy."""
 
     __tablename__ = "sla_policies"
-    __table_args__ = (sa.UniqueConstraint("company_id", "grade", "category", "version"),)
+    # ids are never reused, not even after a rollback on SQLite: the newest id stamps a company's policies
+    __table_args__ = (sa.UniqueConstraint("company_id", "grade", "category", "version"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id"))  # indexed by the unique constraint
@@ -229,11 +230,9 @@ class _Slot(NamedTuple):
 
 
 # company id -> (its newest policy row's id, the policies in force then). Every step asks which policy fits its
-# case; policies are only ever added (a change or a retirement is a new row), so the newest id tells whether a
-# company's policies changed since they were read, by any process, with one indexed query.
+# case; policies are only ever added (a change or a retirement is a new row) and ids never reused, so the newest
+# id tells whether a company's policies changed since they were read, by any process, with one indexed query.
 _IN_FORCE: dict[int, tuple[int, tuple[_Slot, ...]]] = {}
-
-
 _NEWEST_POLICY = sa.select(sa.func.max(SlaPolicy.id)).where(SlaPolicy.company_id == sa.bindparam("company_id"))
 _CLOCKS_OF = sa.select(SlaClock).where(SlaClock.instance_id == sa.bindparam("instance_id"))
 

@@ -45,7 +45,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_sla_policies_company_id_companies')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_sla_policies_created_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sla_policies')),
-    sa.UniqueConstraint('company_id', 'grade', 'category', 'version', name=op.f('uq_sla_policies_company_id_grade_category_version'))
+    sa.UniqueConstraint('company_id', 'grade', 'category', 'version', name=op.f('uq_sla_policies_company_id_grade_category_version')),
+    sqlite_autoincrement=True,
     )
     op.create_table('notifications',
     sa.Column('id', sa.Integer(), nullable=False),
