@@ -229,10 +229,11 @@ class _Slot(NamedTuple):
     category: str
 
 
-# company id -> (its newest policy row's id, the policies in force then). Every step asks which policy fits its
-# case; policies are only ever added (a change or a retirement is a new row) and ids never reused, so the newest
-# id tells whether a company's policies changed since they were read, by any process, with one indexed query.
-_IN_FORCE: dict[int, tuple[int, tuple[_Slot, ...]]] = {}
+# (database, company id) -> (the company's newest policy row's id, the policies in force then). Every step asks
+# which policy fits its case; policies are only ever added (a change or a retirement is a new row) and ids never
+# reused, so the newest id tells whether a company's policies changed since they were read, by any process, with
+# one indexed query.
+_IN_FORCE: dict[tuple[Any, int], tuple[int, tuple[_Slot, ...]]] = {}
 _NEWEST_POLICY = sa.select(sa.func.max(SlaPolicy.id)).where(SlaPolicy.company_id == sa.bindparam("company_id"))
 _CLOCKS_OF = sa.select(SlaClock).where(SlaClock.instance_id == sa.bindparam("instance_id"))
 
@@ -242,10 +243,11 @@ def _newest_policy_id(session: Session, company_id: int) -> int | None:
 
 
 def _in_force(session: Session, company_id: int, newest: int) -> tuple[_Slot, ...]:
-    cached = _IN_FORCE.get(company_id)
+    key = session.get_bind(), company_id
+    cached = _IN_FORCE.get(key)
     if cached is None or cached[0] != newest:
         cached = newest, tuple(_Slot(p.id, p.grade, p.category) for p in current_policies(session, company_id))
-        _IN_FORCE[company_id] = cached
+        _IN_FORCE[key] = cached
     return cached[1]
 
 

@@ -68,10 +68,10 @@ def policy(database, acme, grade: str = "", category: str = "", **values) -> Sla
         return saved
 
 
-def register(database, engine, acme, category: str = "product_quality") -> int:
+def register(database, engine, acme, category: str = "product_quality", number: str = "C-1") -> int:
     with database.session() as s:
         version = publish(s, acme.id, DIAGRAM.read_bytes(), None, groups=GROUPS)
-        return engine.start(s, version, acme.actor("service"), {"category": category}, business_key="C-1").id
+        return engine.start(s, version, acme.actor("service"), {"category": category}, business_key=number).id
 
 
 def complete(database, engine, acme, key: str, case: int, element: str, data: dict | None = None) -> None:
@@ -263,6 +263,15 @@ def test_closing_the_case_meets_the_clock_and_a_reopen_tells_everyone_who_worked
     assert (closed.status, closed.met_at, closed.check_at) == ("late", clock.now, None)
     with database.session() as s:
         assert s.get(Instance, case).status == "completed"
+
+
+def test_a_policy_saved_while_cases_run_applies_to_the_next_registered_case(database, engine, acme):
+    policy(database, acme, "level:1")
+    first = register(database, engine, acme)  # ungraded: no policy fits, and the policies in force are now cached
+    policy(database, acme)  # a default saved afterwards, as by another process
+    second = register(database, engine, acme, number="C-2")
+    assert clocks(database, first) == {}
+    assert clocks(database, second)["resolution"].policy.grade == ""
 
 
 def test_cases_without_a_policy_run_no_clocks(database, engine, acme):
