@@ -48,7 +48,7 @@ class SlaPolicy(Base):
     unless it retires the policy."""
 
     __tablename__ = "sla_policies"
-    # ids are never reused, not even after a rollback on SQLite: the newest id stamps a company's policies
+    # ids are not handed out again once committed, even after rows are deleted (SQLite AUTOINCREMENT): see _STAMP
     __table_args__ = (sa.UniqueConstraint("company_id", "grade", "category", "version"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -211,6 +211,7 @@ def save_policy(session: Session, company_id: int, user_id: int | None, **values
                        created_by_id=user_id, **values)
     session.add(policy)
     session.flush()
+    session.info[_SAVED_HERE] = True
     return policy
 
 
@@ -229,26 +230,34 @@ class _Slot(NamedTuple):
     category: str
 
 
-# (database, company id) -> (the company's newest policy row's id, the policies in force then). Every step asks
-# which policy fits its case; policies are only ever added (a change or a retirement is a new row) and ids never
-# reused, so the newest id tells whether a company's policies changed since they were read, by any process, with
-# one indexed query.
-_IN_FORCE: dict[tuple[Any, int], tuple[int, tuple[_Slot, ...]]] = {}
-_NEWEST_POLICY = sa.select(sa.func.max(SlaPolicy.id)).where(SlaPolicy.company_id == sa.bindparam("company_id"))
+# (database, company id) -> (the company's policy stamp, the policies in force then). Every step asks which
+# policy fits its case, so the policies in force are read again only when the stamp changes: how many policy rows
+# the company has and the newest id. Rows are only ever added (a change or a retirement is a new row) and ids come
+# in increasing order, so a committed save changes the stamp even when saves commit out of order (PostgreSQL).
+# A session that saved a policy never fills the cache: its save may still be rolled back, and SQLite would then
+# hand the id out again.
+_IN_FORCE: dict[tuple[Any, int], tuple[tuple[int, int], tuple[_Slot, ...]]] = {}
+_STAMP = sa.select(sa.func.count(SlaPolicy.id), sa.func.max(SlaPolicy.id)).where(
+    SlaPolicy.company_id == sa.bindparam("company_id"))
 _CLOCKS_OF = sa.select(SlaClock).where(SlaClock.instance_id == sa.bindparam("instance_id"))
+_SAVED_HERE = "kesu.sla_policies_saved"  # session.info key
 
 
-def _newest_policy_id(session: Session, company_id: int) -> int | None:
-    return session.scalar(_NEWEST_POLICY, {"company_id": company_id})
+def _stamp(session: Session, company_id: int) -> tuple[int, int] | None:
+    """(policy rows, newest id) of the company; None when it never had a policy."""
+    count, newest = session.execute(_STAMP, {"company_id": company_id}).one()
+    return (count, newest) if count else None
 
 
-def _in_force(session: Session, company_id: int, newest: int) -> tuple[_Slot, ...]:
+def _in_force(session: Session, company_id: int, stamp: tuple[int, int]) -> tuple[_Slot, ...]:
     key = session.get_bind(), company_id
     cached = _IN_FORCE.get(key)
-    if cached is None or cached[0] != newest:
-        cached = newest, tuple(_Slot(p.id, p.grade, p.category) for p in current_policies(session, company_id))
-        _IN_FORCE[key] = cached
-    return cached[1]
+    if cached is not None and cached[0] == stamp and not session.info.get(_SAVED_HERE):
+        return cached[1]
+    slots = tuple(_Slot(p.id, p.grade, p.category) for p in current_policies(session, company_id))
+    if not session.info.get(_SAVED_HERE):
+        _IN_FORCE[key] = stamp, slots
+    return slots
 
 
 # -- the observer: clocks follow every step -----------------------------------------------------------------------
@@ -260,11 +269,11 @@ def on_step(session: Session, outcome: StepOutcome) -> None:
         return
     if outcome.reopened:
         _notify_reopen(session, outcome)
-    newest = _newest_policy_id(session, instance.company_id)
-    if newest is None:
+    stamp = _stamp(session, instance.company_id)
+    if stamp is None:
         return  # the company never had a policy, so the case has no clocks
     clocks = {clock.kind: clock for clock in session.scalars(_CLOCKS_OF, {"instance_id": instance.id})}
-    slot = policy_for(_in_force(session, instance.company_id, newest), grade_key(outcome.data) or "",
+    slot = policy_for(_in_force(session, instance.company_id, stamp), grade_key(outcome.data) or "",
                       str(outcome.data.get("category") or ""))
     waiting = any(outcome.process.tasks[element].pauses_sla for element in outcome.open_elements
                   if element in outcome.process.tasks)
@@ -333,9 +342,11 @@ def check_clocks(sessions: sessionmaker[Session], now: datetime, limit: int = BA
     for clock_id in due:
         try:
             with sessions.begin() as session:
-                clock = session.scalar(sa.select(SlaClock).where(SlaClock.id == clock_id, SlaClock.check_at <= now)
-                                       .with_for_update(of=SlaClock.__table__, skip_locked=True)
-                                       .execution_options(populate_existing=True))
+                clock = session.scalar(  # the case row too: its history gets the note (a step locks it first)
+                    sa.select(SlaClock).join(Instance, Instance.id == SlaClock.instance_id)
+                    .where(SlaClock.id == clock_id, SlaClock.check_at <= now)
+                    .with_for_update(of=(SlaClock.__table__, Instance.__table__), skip_locked=True)
+                    .execution_options(populate_existing=True))
                 if clock is not None:
                     _advance(session, clock, now)
                     done += 1
@@ -411,10 +422,12 @@ def escalations_for(session: Session, company_id: int, groups: Iterable[str]) ->
 def acknowledge(session: Session, clock: SlaClock, user_id: int, text: str, now: datetime) -> None:
     """The next level up records what it did about a breach, in the case's history; the escalation leaves its
     inbox."""
+    instance = session.scalar(sa.select(Instance).where(Instance.id == clock.instance_id)
+                              .with_for_update(of=Instance.__table__))  # the case first, as steps take them
     clock.acknowledged_by_id, clock.acknowledged_at, clock.acknowledgement = user_id, now, text
     try:
         session.flush()
     except StaleDataError:
         raise Conflict("concurrent_change") from None
-    note(session, session.get(Instance, clock.instance_id), "sla_acknowledged", user_id, now, clock=clock.kind,
+    note(session, instance, "sla_acknowledged", user_id, now, clock=clock.kind,
          escalated_to=clock.policy.escalate_to, text=text)

@@ -42,7 +42,7 @@ def locale_code() -> str:
 
 def localtime(value: datetime | str | None, format: str = "yyyy-MM-dd HH:mm") -> str:
     """A UTC moment (or its ISO text, as event data keeps it) on the company's clocks."""
-    if isinstance(value, str):
+    if isinstance(value, str) and value:
         value = datetime.fromisoformat(value)
     return format_datetime(value, format) if value else ""
 

@@ -77,8 +77,10 @@ def target_text(text: str) -> str:
         parts = TimerEventDefinition.parse_iso_duration(text) if text.startswith("P") else {}
     except Exception:  # noqa: BLE001 - SpiffWorkflow says only "Invalid duration", with a bare Exception
         return text
-    words = [say(_number(parts[unit])) for unit, say in ISO_UNITS.items() if parts.get(unit)]
-    return " ".join(words) or text
+    amounts = [(say, _number(parts[unit])) for unit, say in ISO_UNITS.items() if parts.get(unit)]
+    if any(isinstance(amount, float) for _say, amount in amounts):
+        return text  # 'PT1.5H': plural forms are chosen by whole numbers, and the ISO text is clear enough
+    return " ".join(say(amount) for say, amount in amounts) or text
 
 
 def _check_target(form: FlaskForm, field: StringField) -> None:

@@ -274,6 +274,47 @@ def test_a_policy_saved_while_cases_run_applies_to_the_next_registered_case(data
     assert clocks(database, second)["resolution"].policy.grade == ""
 
 
+def test_a_policy_save_that_was_rolled_back_leaves_nothing_behind(database, engine, acme):
+    with database.session() as s:  # a save and a registration in one transaction that does not commit
+        sla.save_policy(s, acme.id, None, grade="", category="", resolution_target="5 working days")
+        version = publish(s, acme.id, DIAGRAM.read_bytes(), None, groups=GROUPS)
+        engine.start(s, version, acme.actor("service"), {"category": "product_quality"}, business_key="C-0")
+        s.rollback()
+    policy(database, acme, category="delivery")  # may get the id the rolled-back save had (SQLite)
+    case = register(database, engine, acme, category="product_quality")
+    assert clocks(database, case) == {}
+
+
+@pytest.mark.postgres
+def test_policies_committed_out_of_order_all_apply(database, engine, acme):
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL: set KESU_TEST_DATABASE_URL")
+    slow = database.sessionmaker()
+    sla.save_policy(slow, acme.id, None, grade="", category="", resolution_target="5 working days")  # the lower id
+    policy(database, acme, "level:1")  # the higher id, committed first
+    register(database, engine, acme)  # reads (and caches) the policies in force: level 1 only
+    slow.commit()
+    slow.close()
+    case = register(database, engine, acme, number="C-2")
+    assert clocks(database, case)["resolution"].policy.grade == ""
+
+
+@pytest.mark.postgres
+def test_the_worker_leaves_a_clock_alone_while_a_step_holds_its_case(database, engine, acme):
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL: set KESU_TEST_DATABASE_URL")
+    policy(database, acme)
+    case = register(database, engine, acme)
+    due = clocks(database, case)["resolution"].due_at
+    step = database.sessionmaker()
+    step.scalar(sa.select(Instance).where(Instance.id == case).with_for_update(of=Instance.__table__))  # as a step
+    assert sla.check_clocks(database.sessionmaker, due) == 0  # skipped, not waiting: no deadlock with the step
+    step.rollback()
+    step.close()
+    assert sla.check_clocks(database.sessionmaker, due) == 1
+    assert clocks(database, case)["resolution"].status == "breached"
+
+
 def test_cases_without_a_policy_run_no_clocks(database, engine, acme):
     case = register(database, engine, acme)
     assert clocks(database, case) == {}

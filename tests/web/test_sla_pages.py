@@ -220,3 +220,4 @@ def test_targets_read_in_the_readers_language_whichever_way_they_were_written(ap
         assert target_text("next day 15:00") == "next day 15:00"
         assert target_text("P1D") == "1 day"
         assert target_text("five days") == "five days"  # not a target: shown as written
+        assert target_text("PT1.5H") == "PT1.5H"
