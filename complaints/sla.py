@@ -250,14 +250,17 @@ def _stamp(session: Session, company_id: int) -> tuple[int, int] | None:
 
 
 def _in_force(session: Session, company_id: int, stamp: tuple[int, int]) -> tuple[_Slot, ...]:
+    if session.info.get(_SAVED_HERE):
+        return _read_in_force(session, company_id)
     key = session.get_bind(), company_id
     cached = _IN_FORCE.get(key)
-    if cached is not None and cached[0] == stamp and not session.info.get(_SAVED_HERE):
-        return cached[1]
-    slots = tuple(_Slot(p.id, p.grade, p.category) for p in current_policies(session, company_id))
-    if not session.info.get(_SAVED_HERE):
-        _IN_FORCE[key] = stamp, slots
-    return slots
+    if cached is None or cached[0] != stamp:
+        cached = _IN_FORCE[key] = stamp, _read_in_force(session, company_id)
+    return cached[1]
+
+
+def _read_in_force(session: Session, company_id: int) -> tuple[_Slot, ...]:
+    return tuple(_Slot(p.id, p.grade, p.category) for p in current_policies(session, company_id))
 
 
 # -- the observer: clocks follow every step -----------------------------------------------------------------------
@@ -342,13 +345,13 @@ def check_clocks(sessions: sessionmaker[Session], now: datetime, limit: int = BA
     for clock_id in due:
         try:
             with sessions.begin() as session:
-                clock = session.scalar(  # the case row too: its history gets the note (a step locks it first)
-                    sa.select(SlaClock).join(Instance, Instance.id == SlaClock.instance_id)
+                due_now = session.execute(  # the case row too: its history gets the note (a step locks it first)
+                    sa.select(SlaClock, Instance).join(Instance, Instance.id == SlaClock.instance_id)
                     .where(SlaClock.id == clock_id, SlaClock.check_at <= now)
                     .with_for_update(of=(SlaClock.__table__, Instance.__table__), skip_locked=True)
-                    .execution_options(populate_existing=True))
-                if clock is not None:
-                    _advance(session, clock, now)
+                    .execution_options(populate_existing=True)).first()
+                if due_now is not None:
+                    _advance(session, *due_now, now)
                     done += 1
         except (StaleDataError, Conflict):
             continue  # a step or another worker changed the clock or its case first; looked at again next pass
@@ -359,11 +362,10 @@ def next_check(session: Session) -> datetime | None:
     return session.scalar(sa.select(sa.func.min(SlaClock.check_at)))
 
 
-def _advance(session: Session, clock: SlaClock, now: datetime) -> None:
+def _advance(session: Session, clock: SlaClock, instance: Instance, now: datetime) -> None:
     """Breach the clock if its deadline has come, else warn; tell the case's holders (and, on a breach, the group
     it escalates to), and seal it in the case's history."""
-    instance = session.get(Instance, clock.instance_id)
-    holders = _holders(session, clock.instance_id)
+    holders = _holders(session, instance)
     target = clock.policy.target(clock.kind)
     params = {"number": instance.business_key, "clock": KINDS[clock.kind], "target": target,
               "due_at": clock.due_at.isoformat()}
@@ -383,15 +385,14 @@ def _advance(session: Session, clock: SlaClock, now: datetime) -> None:
     _next_check(clock)
 
 
-def _holders(session: Session, instance_id: int) -> set[int]:
+def _holders(session: Session, instance: Instance) -> set[int]:
     """The users who hold the case's open tasks, or may claim the unclaimed ones."""
     rows = session.execute(sa.select(InboxTask.assignee_id, TaskCandidate.principal)
                            .outerjoin(TaskCandidate, TaskCandidate.task_id == InboxTask.id)
-                           .where(InboxTask.instance_id == instance_id)).all()
+                           .where(InboxTask.instance_id == instance.id)).all()
     held = {row.assignee_id for row in rows if row.assignee_id}
-    company_id = session.scalar(sa.select(Instance.company_id).where(Instance.id == instance_id))
     offered = [row.principal for row in rows if not row.assignee_id and row.principal]
-    return held | (recipients(session, company_id, offered) if offered else set())
+    return held | (recipients(session, instance.company_id, offered) if offered else set())
 
 
 # -- reading ----------------------------------------------------------------------------------------------------

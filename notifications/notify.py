@@ -18,7 +18,8 @@ from notifications.models import Notification, NotificationPreferences, mailed_a
 
 # The statements every step runs, built once: building a select costs about what running it does on SQLite.
 _MEMBERS = (sa.select(user_groups.c.user_id).join(Group, Group.id == user_groups.c.group_id)
-            .where(Group.company_id == sa.bindparam("company_id"), Group.name.in_(sa.bindparam("groups", expanding=True))))
+            .where(Group.company_id == sa.bindparam("company_id"),
+                   Group.name.in_(sa.bindparam("groups", expanding=True))))
 _RECIPIENTS = sa.select(User.id).where(
     User.company_id == sa.bindparam("company_id"), User.active.is_(True),
     sa.or_(User.email.in_(sa.bindparam("emails", expanding=True)), User.id.in_(_MEMBERS)))

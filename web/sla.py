@@ -83,6 +83,12 @@ def target_text(text: str) -> str:
     return " ".join(say(amount) for say, amount in amounts) or text
 
 
+@bp.app_template_filter("clock_name")
+def clock_name(kind: str) -> str:
+    """An SLA clock's name in the reader's language ('resolution' → '解决')."""
+    return _(sla.KINDS[kind]) if kind in sla.KINDS else kind
+
+
 def _check_target(form: FlaskForm, field: StringField) -> None:
     problem = sla.target_problem(field.data or "")
     if problem:
