@@ -4,13 +4,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app, session
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_wtf import CSRFProtect
 
 import models  # noqa: F401 - registers every table on the metadata
+from auth import sessions
 from auth.directory import UserDirectory, company_calendar
 from auth.models import User
 from cli import register as register_cli
@@ -20,9 +21,10 @@ from db import Database
 from engine.runtime import Engine
 from forms.builder import field_specs
 from notifications import on_step
-from web import (admin, api, audit, audit_cases, auth, calendars, complaints, corrections, decisions, errors,
-                 migration, notifications as notification_pages, procedures, replay, sla as sla_pages, tasks,
-                 test_runs)
+from web import (account, admin, api, audit, audit_cases, auth, calendars, complaints, corrections, decisions, errors,
+                 migration, notifications as notification_pages, procedures, replay, security, sla as sla_pages, tasks,
+                 test_runs, throttle)
+from web.auth import SESSION_SECRET
 from web.context import close_session, db
 from web.i18n import localtime, locale_code, select_locale, select_timezone, use_wtforms_catalog
 from worker import jobs
@@ -36,8 +38,12 @@ migrate = Migrate()
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    user = db().get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.is_active else None
+    """The user of a live server-side session: a cookie replayed after signing out, a password change elsewhere or
+    too long idle finds none."""
+    secret = session.get(SESSION_SECRET)
+    if not user_id.isdigit() or not isinstance(secret, str):
+        return None
+    return sessions.user_of(db(), secret, int(user_id), current_app.config["SESSION_IDLE_TIMEOUT"])
 
 
 def _configure(app: Flask, config: dict[str, Any] | None) -> None:
@@ -61,13 +67,15 @@ def _extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     migrate.init_app(app, database, directory=os.path.join(os.path.dirname(__file__), "migrations"))
+    throttle.init_app(app)
+    security.init_app(app)
     app.teardown_appcontext(close_session)
     app.before_request(use_wtforms_catalog)
 
 
 def _blueprints(app: Flask) -> None:
-    for module in (auth, tasks, complaints, audit, replay, audit_cases, corrections, procedures, migration, test_runs,
-                   decisions, admin, calendars, sla_pages, notification_pages):
+    for module in (auth, account, tasks, complaints, audit, replay, audit_cases, corrections, procedures, migration,
+                   test_runs, decisions, admin, calendars, sla_pages, notification_pages):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens, no cookies: CSRF cannot apply

@@ -19,14 +19,20 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
-    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    # A signed-in session ends after this long without a request (the server's record of it, whatever the cookie).
+    SESSION_IDLE_TIMEOUT = timedelta(hours=float(os.environ.get("KESU_SESSION_IDLE_HOURS", "8")))
+    PERMANENT_SESSION_LIFETIME = SESSION_IDLE_TIMEOUT  # the browser forgets the cookie as well
     WTF_CSRF_TIME_LIMIT = 12 * 3600
     MAX_CONTENT_LENGTH = 4 * 1024 * 1024
     BABEL_DEFAULT_LOCALE = "zh_Hans"
     BABEL_DEFAULT_TIMEZONE = "UTC"
     LANGUAGES = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "English"}
     SCRIPT_TIME_LIMIT = float(os.environ.get("KESU_SCRIPT_TIME_LIMIT", "2"))
-    API_TOKEN_LIFETIME = timedelta(hours=12)
+    API_TOKEN_LIFETIME = timedelta(days=float(os.environ.get("KESU_API_TOKEN_DAYS", "30")))
+    # Failed sign-ins allowed per account and per address before 429 (the `limits` notation), counted in Redis
+    # when KESU_REDIS_URL is set (every process and machine together), else in each process's memory.
+    LOGIN_FAILURE_LIMIT = os.environ.get("KESU_LOGIN_FAILURE_LIMIT", "10 per 15 minutes")
+    REDIS_URL = os.environ.get("KESU_REDIS_URL")
     CHROMIUM = os.environ.get("KESU_CHROMIUM", "/usr/bin/chromium")  # prints evidence packs to PDF
     # Outgoing mail for notifications; without KESU_SMTP_HOST they are shown in the app only.
     MAIL_SERVER = os.environ.get("KESU_SMTP_HOST")

@@ -1,6 +1,6 @@
 """Import every model module so the metadata knows all tables (for create_all and Alembic)."""
 from auth.calendars import CompanyCalendar  # noqa: F401
-from auth.models import ApiToken, Company, Group, User, user_groups  # noqa: F401
+from auth.models import ApiToken, Company, Group, User, UserSession, user_groups  # noqa: F401
 from complaints.models import Complaint, ComplaintCounter  # noqa: F401
 from complaints.sla import SlaClock, SlaPolicy  # noqa: F401
 from complaints.viewlog import CaseView  # noqa: F401

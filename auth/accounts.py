@@ -1,11 +1,14 @@
 """Create companies and users (used by the CLI and the demo loader)."""
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from auth import models
 from auth.calendars import create_china_calendar
 from auth.models import Company, Group, Role, User
 
@@ -40,12 +43,15 @@ def group(session: Session, company: Company, name: str) -> Group:
     return found
 
 
+MIN_PASSWORD = 8
+
+
 def create_user(session: Session, company: Company, email: str, role: str, password: str,
                 groups: Iterable[str] = (), name: str | None = None) -> User:
     if role not in {r.value for r in Role}:
         raise AccountError(f"unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}")
-    if len(password) < 8:
-        raise AccountError("the password must have at least 8 characters")
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
     email = email.strip().lower()
     if session.scalar(sa.select(User.id).where(User.email == email)):
         raise AccountError(f"a user with e-mail {email} already exists")
@@ -55,3 +61,30 @@ def create_user(session: Session, company: Company, email: str, role: str, passw
     session.add(user)
     session.flush()
     return user
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash made the way users' passwords are, checked when no user has the e-mail: the answer then takes as long
+    as for a real account, so timing tells nobody which e-mails exist."""
+    return models.generate_password_hash(secrets.token_hex(16))
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The active user with this e-mail and password; the same work is done when there is none."""
+    user = session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        models.check_password_hash(_dummy_hash(), password)
+        return None
+    return user if user.check_password(password) and user.is_active else None
+
+
+def change_password(session: Session, user_id: int, current: str, new: str) -> bool:
+    """Set a new password if `current` is the user's password now (False otherwise, nothing changed)."""
+    user = session.get(User, user_id)
+    if user is None or not user.check_password(current):
+        return False
+    if len(new) < MIN_PASSWORD:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+    user.set_password(new)
+    return True

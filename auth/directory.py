@@ -1,13 +1,14 @@
 """Users as the engine sees them: looked up by e-mail within a company, named for messages."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from auth.calendars import CompanyCalendar
-from auth.models import Company, User
+from auth.models import Company, Group, Role, User
 from engine.calendar import BusinessCalendar, china
 from engine.views import Actor
 
@@ -15,11 +16,16 @@ from engine.views import Actor
 class UserDirectory:
     """The engine's Directory, backed by the users table."""
 
-    def user_id(self, session: Session, company_id: int, email: str) -> int | None:
-        return session.scalar(sa.select(User.id).where(User.company_id == company_id, User.email == email))
+    def person(self, session: Session, company_id: int, email: str) -> tuple[int, str] | None:
+        found = session.execute(sa.select(User.id, User.name).where(
+            User.company_id == company_id, User.email == email.strip().lower(), User.active.is_(True))).first()
+        return (found.id, found.name) if found else None
 
     def user_name(self, session: Session, user_id: int) -> str:
         return session.scalar(sa.select(User.name).where(User.id == user_id)) or "?"
+
+    def has_group(self, session: Session, company_id: int, name: str) -> bool:
+        return session.scalar(sa.select(Group.id).where(Group.company_id == company_id, Group.name == name)) is not None
 
 
 def company_calendar(session: Session, company_id: int, name: str | None = None) -> BusinessCalendar:
@@ -47,6 +53,23 @@ _BUILT_LIMIT = 256
 def actor_for(user: User) -> Actor:
     """The engine's view of a user: company, e-mail and group names."""
     return Actor(company_id=user.company_id, user_id=user.id, email=user.email, groups=user.group_names)
+
+
+@dataclass(frozen=True)
+class Person:
+    """A user a form may name (assignment of a responsible person): e-mail, name and groups."""
+
+    email: str
+    name: str
+    groups: tuple[str, ...]
+
+
+def company_people(session: Session, company_id: int) -> tuple[list[Person], list[str]]:
+    """The company's active users who work on cases (not auditors), by name, and its groups, by name."""
+    users = session.scalars(sa.select(User).where(User.company_id == company_id, User.active.is_(True),
+                                                  User.role != Role.AUDITOR.value).order_by(User.name))
+    groups = session.scalars(sa.select(Group.name).where(Group.company_id == company_id).order_by(Group.name))
+    return [Person(u.email, u.name, tuple(sorted(u.group_names))) for u in users], list(groups)
 
 
 def names_by_id(session: Session, ids: set[int | None]) -> dict[int, str]:

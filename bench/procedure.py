@@ -23,7 +23,7 @@ STRAIGHT = {
     "grade_complaint": {"handling_cost": 20000, "affected_kw": 0, "defect_type": "none", "major_impact": False,
                         "lawsuit": False, "repeated": False, "safety_hazard": False, "group_complaint": False,
                         "media_exposure": False, "urgency": "urgent"},
-    "assign": {"handling_department": "技术部", "responsible_person": "张伟"},
+    "assign": {"handling_department": "Handling Department", "responsible_person": "handler@bench.test"},
     "analyse_cause": {"root_cause": "储存温度过低导致结晶", "responsibility": "仓储",
                       "customer_caused": False, "site_visit": False},
     "plan": {"countermeasures": "更换该批次", "preventive_actions": "仓库保温", "planned_completion": "2026-06-30"},

@@ -6,6 +6,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from auth.models import User
 from complaints.choices import CATEGORIES, CHANNELS
 from complaints.models import Complaint
 from complaints.numbering import next_number
@@ -22,13 +23,16 @@ CODES = {"channel": CHANNELS, "category": CATEGORIES}  # fields holding a code o
 
 def register(session: Session, engine: Engine, version: ProcessVersion, actor: Actor, values: dict[str, Any],
              tz: str) -> Complaint:
-    """Create the complaint and its instance in the caller's transaction; `values` are already validated."""
+    """Create the complaint and its instance in the caller's transaction; `values` are already validated. The
+    registering user is offered this procedure first next time."""
     fields = {name: (values.get(name) or "") for name in FIELDS}
     number = next_number(session, actor.company_id, engine.clock(), tz)
     instance = engine.start(session, version, actor, {**fields, "complaint_number": number}, business_key=number)
     complaint = Complaint(company_id=actor.company_id, instance_id=instance.id, number=number,
                           registered_by_id=actor.user_id, registered_at=instance.created_at, **fields)
     session.add(complaint)
+    if actor.user_id is not None:
+        session.execute(sa.update(User).where(User.id == actor.user_id).values(last_procedure=version.process_key))
     session.flush()
     return complaint
 

@@ -5,6 +5,7 @@ so one lane's form can never set the variable another lane's gateway reads.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -36,6 +37,8 @@ MESSAGES = {
     "max": "must be at most {limit}",
     "minlength": "must be at least {limit} characters",
     "maxlength": "must be at most {limit} characters",
+    "unknown_user": "no active user of your company has this e-mail",
+    "unknown_group": "your company has no group of this name",
 }
 
 
@@ -144,6 +147,16 @@ def clean(fields: tuple[FieldSpec, ...], data: dict[str, Any]) -> dict[str, Any]
     if errors:
         raise FormError(errors)
     return result
+
+
+def check_people(fields: tuple[FieldSpec, ...], values: dict[str, Any], is_user: Callable[[str], bool],
+                 is_group: Callable[[str], bool]) -> None:
+    """Fields choosing one of the company's users or groups must name an existing one; raises FormError."""
+    known = {"users": (is_user, "unknown_user"), "groups": (is_group, "unknown_group")}
+    errors = {spec.id: FieldError(known[spec.choices][1]) for spec in fields
+              if spec.choices and values.get(spec.id) and not known[spec.choices][0](values[spec.id])}
+    if errors:
+        raise FormError(errors)
 
 
 def _conditional_requirements(fields: tuple[FieldSpec, ...], values: dict[str, Any],

@@ -121,6 +121,13 @@ def latest_versions(session: Session, company_id: int) -> list[ProcessVersion]:
         .where(ProcessVersion.company_id == company_id).order_by(ProcessVersion.process_key)))
 
 
+def startable_versions(session: Session, company_id: int) -> list[ProcessVersion]:
+    """The newest version of each procedure a person starts by hand: not those their own schedule starts."""
+    scheduled = set(session.scalars(sa.select(periodic.PeriodicStart.process_key)
+                                    .where(periodic.PeriodicStart.company_id == company_id)))
+    return [version for version in latest_versions(session, company_id) if version.process_key not in scheduled]
+
+
 def published_version(session: Session, company_id: int, process_key: str, number: int) -> ProcessVersion:
     """One numbered version of a procedure."""
     version = session.scalar(sa.select(ProcessVersion).where(

@@ -34,8 +34,8 @@ from engine.views import Actor
 _COMPARED = {"instance_started": ("version",), "task_completed": ("changes",), "gateway_taken": ("flow", "target"),
              "instance_migrated": ("from_version", "to_version", "open_elements"), "error": ("message",),
              "data_corrected": ("changes",), "task_skipped": ("changes",), "case_retried": ("error",),
-             "case_rewound": ("open_before", "open_after", "changes")}
-OUTPUTS = frozenset({"gateway_taken", "timer_fired", "instance_completed"})
+             "case_rewound": ("open_before", "open_after", "changes"), "task_assigned": ("assignee",)}
+OUTPUTS = frozenset({"gateway_taken", "timer_fired", "instance_completed", "task_assigned"})
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from db import utcnow
 from engine import audit, formdata, periodic, serializer, timing
+from engine.assignment import Assignment, assign
 from engine.calendar import BusinessCalendar, calendar_of, china
 from engine.errors import Conflict, Forbidden, NotFound, ProcessError
 from engine.records import Event, InboxTask, Instance, ProcessVersion, TaskCandidate
@@ -69,9 +70,12 @@ Observer = Callable[[Session, StepOutcome], None]
 class Directory(Protocol):
     """How the engine finds users without knowing the user model."""
 
-    def user_id(self, session: Session, company_id: int, email: str) -> int | None: ...
+    def person(self, session: Session, company_id: int, email: str) -> tuple[int, str] | None:
+        """The id and name of the company's active user with this e-mail."""
 
     def user_name(self, session: Session, user_id: int) -> str: ...
+
+    def has_group(self, session: Session, company_id: int, name: str) -> bool: ...
 
 
 def jsonable(value: Any) -> Any:
@@ -150,6 +154,7 @@ class Step:
         self._workflow = workflow
         self.events: list[dict[str, Any]] = []
         self.ready_before: set[str] = set()
+        self.assignments: dict[str, tuple[Assignment, int | None]] = {}  # opened task id -> who, its holder's id
         self.now = engine.clock()
 
     @property
@@ -231,9 +236,32 @@ class Step:
             observer(self.session, outcome)
 
     def settle(self) -> None:
-        """After the work of a step: drop the finished part of the task tree, and close the case if it ended."""
+        """After the work of a step: drop the finished part of the task tree, close the case if it ended, and work
+        out who each task it opened goes to."""
         serializer.prune(self.workflow)
         self._finish_if_completed()
+        for task in self.ready_user_tasks():
+            if str(task.id) not in self.ready_before and str(task.id) not in self.assignments:
+                self.assignments[str(task.id)] = self._assign(task)
+
+    def _assign(self, task: Task) -> tuple[Assignment, int | None]:
+        """Resolve the task's assignment on the case's data; a person it goes to is recorded in the history (the
+        e-mail the diagram gave is what re-runs compare, the holder's id and name are as they were then)."""
+        meta = self.process.tasks[_element(task)]
+        try:
+            with calendar_of(lambda: self.calendar, self.now):
+                assignment = assign(meta, lambda expression: self._case_value(task, expression))
+        except (SpiffWorkflowException, SandboxError, ValueError, TypeError) as error:
+            raise ProcessError(f"{meta.name or meta.element_id} ({meta.element_id}): assignment: {error}",
+                               meta.element_id, self.instance.id) from None
+        if not assignment.assignee:
+            return assignment, None
+        found = self.engine.directory.person(self.session, self.instance.company_id, assignment.assignee) \
+            if self.engine.directory else None
+        holder, name = found or (None, None)
+        self.record("task_assigned", meta.element_id, str(task.id), assignee=assignment.assignee,
+                    assignee_id=holder, name=name)
+        return assignment, holder
 
     def submit(self, task: Task, values: dict[str, Any]) -> None:
         """Complete a ready user task with its validated form values, recording what they changed."""
@@ -272,6 +300,16 @@ class Step:
         return [t for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)
                 if _element(t) in self.process.tasks]
 
+    def _case_value(self, task: Task, expression: str) -> Any:
+        """An assignment expression's value; nothing when it names data the case does not have (yet), such as a
+        responsible person a case moved from an older version never chose."""
+        try:
+            return self.engine.script_engine.evaluate(task, expression)
+        except SpiffWorkflowException as error:
+            if getattr(error, "error_type", None) == "NameError":
+                return None
+            raise
+
     def _sync_inbox(self) -> list[tuple[dict[str, Any], list[str]]]:
         """Delete the rows of tasks no longer ready and add rows for newly ready ones (candidates cascade);
         returns the new rows with their principals."""
@@ -296,14 +334,12 @@ class Step:
         except (SpiffWorkflowException, SandboxError, ValueError, TypeError) as error:
             raise ProcessError(f"{meta.name or meta.element_id} ({meta.element_id}): due date or priority: {error}",
                                meta.element_id, self.instance.id) from None
-        assignee = self.engine.directory.user_id(self.session, self.instance.company_id, meta.assignee) \
-            if meta.assignee and self.engine.directory else None
-        principals = {f"group:{g}" for g in meta.offered_groups} | {f"user:{u}" for u in meta.candidate_users}
+        assignment, holder = self.assignments[str(task.id)]  # settled before the inbox is written
         row = {"id": str(task.id), "company_id": self.instance.company_id, "instance_id": self.instance.id,
-               "element_id": meta.element_id, "lane": meta.lane, "assignee_id": assignee,
-               "claimed_at": self.now if assignee else None, "due_at": due, "priority": priority,
+               "element_id": meta.element_id, "lane": meta.lane, "assignee_id": holder,
+               "claimed_at": self.now if holder else None, "due_at": due, "priority": priority,
                "created_at": self.now}
-        return row, sorted(principals)
+        return row, assignment.principals(fallback=meta.lane if holder is None else None)
 
 
 class Engine:
@@ -397,10 +433,20 @@ class Engine:
         task = _find_task(step.workflow, row.id)
         if task is None or task.state != TaskState.READY:
             raise Conflict("not_ready")
-        meta = step.process.tasks[row.element_id]
-        step.submit(task, formdata.clean(self.fields_of(meta), data))
+        fields = self.fields_of(step.process.tasks[row.element_id])
+        values = formdata.clean(fields, data)
+        self._check_people(session, actor.company_id, fields, values)
+        step.submit(task, values)
         step.save()
         return instance
+
+    def _check_people(self, session: Session, company_id: int, fields: tuple[FieldSpec, ...],
+                      values: dict[str, Any]) -> None:
+        """A field choosing a user or a group names one of the company's (without a directory, anything goes)."""
+        directory = self.directory
+        if directory is not None:
+            formdata.check_people(fields, values, lambda email: directory.person(session, company_id, email) is not None,
+                                  lambda name: directory.has_group(session, company_id, name))
 
     def fire_timers(self, session: Session, instance: Instance, actor: Actor) -> Instance:
         """Fire the instance's due timers and run on from them."""

@@ -29,6 +29,7 @@ from engine.xmlload import load_xml
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 FIELD_TYPES = ("string", "long", "boolean", "date", "enum")
+PEOPLE_CHOICES = ("users", "groups")  # a string field whose value is one of the company's users (e-mail) or groups
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -131,6 +132,7 @@ class FieldSpec:
     options: tuple[Option, ...] = ()
     default: str | None = None
     required_when: tuple[str, object] | None = None  # (other field, value): required when it has that value
+    choices: str | None = None  # "users" or "groups": one of the company's (the `choices` property of the field)
 
     def label_in(self, locale: str) -> str:
         return self.labels.get(locale) or self.label or self.id
@@ -226,6 +228,7 @@ def _field_spec(form_field) -> FieldSpec:
         minlength=int(rules["minlength"]) if rules.get("minlength") else None,
         maxlength=int(rules["maxlength"]) if rules.get("maxlength") else None,
         options=options, default=form_field.default_value or None,
+        choices=props.get("choices") if props.get("choices") in PEOPLE_CHOICES else None,
     )
 
 

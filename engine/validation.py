@@ -17,6 +17,7 @@ from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine import recurrence
+from engine.assignment import expression_of, is_dynamic
 from engine.calendar import parse_business
 from engine.flowgraph import graph_problems, kind_name, local_name
 from engine.periodic import start_events, start_timer
@@ -200,6 +201,23 @@ def expression_problems(tree: etree._ElementTree) -> list[Problem]:
         message = _due_date_problem(text) if text else None
         if message:
             problems.append((task.get("id"), f"due date: {message}"))
+        problems += [(task.get("id"), problem) for problem in _assignment_expression_problems(task)]
+    return problems
+
+
+_PEOPLE_ATTRIBUTES = {"candidateGroups": "candidate groups", "candidateUsers": "candidate users",
+                      "assignee": "assignee"}
+
+
+def _assignment_expression_problems(task: etree._Element) -> list[str]:
+    """`${...}` items of a task's candidates and assignee hold Python over the case's data (`${responsible_person}`)."""
+    problems = []
+    for attribute, words in _PEOPLE_ATTRIBUTES.items():
+        for item in (task.get(f"{{{CAMUNDA_MODEL_NS}}}{attribute}") or "").split(","):
+            expression = expression_of(item)
+            message = _python_problem(expression, compile_expression) if expression is not None else None
+            if message:
+                problems.append(f"{words}: {message}")
     return problems
 
 
@@ -273,7 +291,8 @@ def assignment_problems(compiled: CompiledProcess, groups: Iterable[str] | None)
         if not (offered or task.candidate_users or task.assignee):
             problems.append((task.element_id, "this user task is offered to nobody: name candidate groups or users, "
                                               "or put it in a lane named like a group"))
-        elif known is not None and offered and not (set(offered) & known) and not task.candidate_users:
+        elif known is not None and offered and not (set(offered) & known) and not task.candidate_users \
+                and not is_dynamic(task):
             problems.append((task.element_id, f"no group of this company is called {', '.join(offered)}"))
     return problems
 

@@ -1,6 +1,8 @@
 """Task forms: a built-in form named by formKey, or a form built from the fields the diagram declares."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from flask_babel import gettext
@@ -36,9 +38,21 @@ def _option_label(option: Option, locale: str) -> str:
     return option.names.get(locale) or option.name or option.id
 
 
-def _field(spec: FieldSpec, locale: str) -> Field:
+@dataclass(frozen=True)
+class PeopleChoices:
+    """The company's users and groups a field with `choices` offers: (value, label) pairs, value first."""
+
+    users: tuple[tuple[str, str], ...] = ()  # (e-mail, "name · groups")
+    groups: tuple[tuple[str, str], ...] = ()  # (name, its label in the page's language)
+
+
+def _field(spec: FieldSpec, locale: str, people: PeopleChoices) -> Field:
     label, validators = spec.label_in(locale), _validators(spec)
     render_kw = {"disabled": True} if spec.readonly else {}
+    if spec.choices:  # the engine checks the choice against the company's users or groups, for every channel
+        offered = people.users if spec.choices == "users" else people.groups
+        return SelectField(label, validators, choices=[SelectChoice("", "—")] + [SelectChoice(v, t) for v, t in offered],
+                           validate_choice=False, render_kw=render_kw)
     if spec.type == "boolean":
         return YesNoField(label, validators, render_kw=render_kw)
     if spec.type == "long":
@@ -52,12 +66,26 @@ def _field(spec: FieldSpec, locale: str) -> Field:
     return (TextAreaField if long_text else StringField)(label, validators, render_kw=render_kw)
 
 
-def task_form_class(fields: tuple[FieldSpec, ...], form_key: str | None, locale: str) -> type[FlaskForm]:
+def task_form_class(fields: tuple[FieldSpec, ...], form_key: str | None, locale: str,
+                    people: PeopleChoices = PeopleChoices()) -> type[FlaskForm]:
     """The WTForms class to render and validate a task with."""
     if form_key and not fields:
         return BUILTIN_FORMS[form_key]
-    attrs = {spec.id: _field(spec, locale) for spec in fields}
+    attrs = {spec.id: _field(spec, locale, people) for spec in fields}
     return type("TaskForm", (FlaskForm,), attrs)
+
+
+def initial_data(fields: tuple[FieldSpec, ...], data: dict[str, Any]) -> dict[str, Any]:
+    """The case's data as a task's form shows it: stored values are JSON (a date is its ISO text), while the
+    date fields of WTForms want dates; a value that no longer reads as its type is left out, not shown broken."""
+    shown = dict(data)
+    for spec in fields:
+        if spec.type == "date" and isinstance(data.get(spec.id), str):
+            try:
+                shown[spec.id] = date.fromisoformat(data[spec.id][:10])
+            except ValueError:
+                shown.pop(spec.id)
+    return shown
 
 
 def _unbound_fields(form_class: type[FlaskForm]) -> list[tuple[str, UnboundField]]:
@@ -121,6 +149,8 @@ MESSAGE_TEXT = {
     "max": N_("must be at most %(limit)s"),
     "minlength": N_("must be at least %(limit)s characters"),
     "maxlength": N_("must be at most %(limit)s characters"),
+    "unknown_user": N_("no active user of your company has this e-mail"),
+    "unknown_group": N_("your company has no group of this name"),
 }
 
 

@@ -43,3 +43,15 @@ class RegistrationForm(FlaskForm):
 def _require_choice(field, vocabulary: dict[str, str]) -> None:
     if field.data not in vocabulary:
         raise ValidationError(gettext("Choose one of the listed values."))
+
+
+class NewComplaintForm(RegistrationForm):
+    """Registration in the browser: the complaint's fields and the procedure it runs on, when there is a choice
+    (left out, it is the one offered first)."""
+
+    procedure = SelectField(_l("Procedure"), [Optional()])
+
+    def __init__(self, procedures: list[tuple[str, str]], *args, **kwargs):
+        """`procedures`: (process key, name) of the company's procedures to choose from."""
+        super().__init__(*args, **kwargs)
+        self.procedure.choices = [SelectChoice(key, name) for key, name in procedures]

@@ -23,6 +23,7 @@ from engine.publishing import publish
 from engine.records import ProcessVersion
 from engine.views import Actor
 from mail_server import Mailbox, MailServer
+from web import throttle
 
 ROOT = Path(__file__).resolve().parent.parent
 STANDARD = ROOT / "processes" / "complaint_standard.bpmn"
@@ -76,9 +77,11 @@ def app(tmp_path_factory):
 
 @pytest.fixture()
 def database(app) -> Database:
-    """The app's database, emptied after each test."""
+    """The app's database, emptied after each test, with the failed sign-ins it counted forgotten."""
     db = app.extensions["kesu.db"]
     yield db
+    with app.app_context():
+        throttle.reset()
     with db.engine.begin() as connection:
         if connection.dialect.name == "postgresql":  # past the append-only trigger on events (superuser only)
             connection.execute(sa.text("SET LOCAL session_replication_role = replica"))

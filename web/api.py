@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.datastructures import MultiDict
 
 from auth import tokens
+from auth.accounts import authenticate
 from auth.directory import actor_for, names_by_id
 from auth.models import Group, Role, User
 from complaints.registration import FIELDS, register
@@ -19,6 +20,8 @@ from engine.views import InstanceView, TaskView
 from engine.xmlload import DiagramError
 from forms.builder import submitted_values, task_form_class
 from forms.registration import RegistrationForm
+from db import utcnow
+from web import throttle
 from web.context import WORKERS, database, db, engine, perform
 from web.errors import engine_error_status
 
@@ -37,9 +40,10 @@ def api_user(*roles: Role):
         @wraps(view)
         def wrapped(*args, **kwargs):
             header = request.headers.get("Authorization", "")
-            user = tokens.user_for(db(), header[7:].strip()) if header.lower().startswith("bearer ") else None
-            if user is None:
-                return error(401, "missing, unknown or expired token; POST /api/v1/auth/token first")
+            found = tokens.user_for(db(), header[7:].strip()) if header.lower().startswith("bearer ") else None
+            if found is None:
+                return error(401, "missing, unknown, expired or revoked token; POST /api/v1/auth/token first")
+            user, g.api_token_id = found
             if allowed and user.role not in allowed:
                 return error(403, f"your role ({user.role}) may not do this")
             g.api_user = user
@@ -53,12 +57,33 @@ def token():
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("email"), str) or not isinstance(body.get("password"), str):
         return error(400, 'send JSON: {"email": "...", "password": "..."}')
-    user = db().scalar(sa.select(User).where(User.email == body["email"].strip().lower()))
-    if user is None or not user.is_active or not user.check_password(body["password"]):
+    email = body["email"]
+    until = throttle.blocked_until(email)
+    if until is not None:
+        retry = max(1, int((until - utcnow()).total_seconds()))
+        response = error(429, "too many failed sign-ins; try again later", retry_after=retry,
+                         retry_at=until.isoformat())
+        response[0].headers["Retry-After"] = str(retry)
+        return response
+    user = authenticate(db(), email, body["password"])
+    if user is None:
+        throttle.failed(email)
         return error(401, "wrong e-mail or password")
+    throttle.succeeded(email)
+    lifetime = current_app.config["API_TOKEN_LIFETIME"]
+    name = body.get("name") if isinstance(body.get("name"), str) else "API"
     with database().session() as s:
-        value = tokens.issue(s, s.get(User, user.id), current_app.config["API_TOKEN_LIFETIME"])
-    return jsonify(token=value)
+        value = tokens.issue(s, s.get(User, user.id), lifetime, name)
+    return jsonify(token=value, expires_at=(utcnow() + lifetime).isoformat())
+
+
+@bp.delete("/auth/token")
+@api_user()
+def revoke_token():
+    """Revoke the token this request carries; it is refused from then on."""
+    with database().session() as s:
+        tokens.revoke(s, g.api_user.id, g.api_token_id)
+    return "", 204
 
 
 @bp.get("/processes")
@@ -151,7 +176,8 @@ def _task_json(task: TaskView, holders: dict[int, str] | None = None) -> dict[st
         "assignee_id": task.assignee_id, "due": task.due_at.isoformat() if task.due_at else None,
         "priority": task.priority, "created": task.created_at.isoformat(),
         "form_fields": [{"id": f.id, "type": f.type, "label": f.label, "labels": f.labels, "required": f.required,
-                         "options": [{"id": o.id, "name": o.name} for o in f.options]} for f in task.fields],
+                         "options": [{"id": o.id, "name": o.name} for o in f.options], "choices": f.choices}
+                        for f in task.fields],
     }
 
 

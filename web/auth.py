@@ -3,15 +3,17 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import format_time, gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import InputRequired, Length
 
+from auth import sessions
+from auth.accounts import authenticate
 from auth.models import User
+from web import throttle
 from web.context import database, db
 
 bp = Blueprint("auth", __name__)
@@ -32,27 +34,55 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+SESSION_SECRET = "sid"  # the cookie session's key for the server-side session's secret (auth.sessions)
+
+
+def too_many_attempts(until) -> str:
+    """The answer to a sign-in refused for guessing: when to try again, in the reader's time zone."""
+    return _("Too many failed sign-ins. Try again after %(time)s.", time=format_time(until, "short"))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        user = db().scalar(sa.select(User).where(User.email == form.email.data.strip().lower()))
-        if user is not None and user.is_active and user.check_password(form.password.data):
-            chosen = session.get("lang")  # a language picked on the login page wins over the saved one
-            session.clear()
-            login_user(user)
-            if chosen:
-                _remember_language(user.id, chosen)
-            if chosen or user.locale:
-                session["lang"] = chosen or user.locale
-            return redirect(_safe_next(request.args.get("next")))
+        email = form.email.data
+        until = throttle.blocked_until(email)
+        if until is not None:
+            flash(too_many_attempts(until), "error")
+            return render_template("auth/login.html", form=form), 429
+        user = authenticate(db(), email, form.password.data)
+        if user is not None:
+            throttle.succeeded(email)
+            return _signed_in(user)
+        throttle.failed(email)
         flash(_("Wrong e-mail or password."), "error")
-    return render_template("auth/login.html", form=form)
+    return render_template("auth/login.html", form=form), 400 if form.errors else 200
+
+
+def _signed_in(user: User):
+    """Start the user's server-side session in a fresh cookie, keeping a language picked on the login page."""
+    chosen = session.get("lang")  # a language picked on the login page wins over the saved one
+    with database().session() as s:
+        secret = sessions.begin(s, user, request.user_agent.string, request.remote_addr or "")
+        if chosen:
+            s.get(User, user.id).locale = chosen
+    session.clear()
+    session.permanent = True
+    session[SESSION_SECRET] = secret
+    login_user(user)
+    if chosen or user.locale:
+        session["lang"] = chosen or user.locale
+    return redirect(_safe_next(request.args.get("next")))
 
 
 @bp.post("/logout")
 @login_required
 def logout():
+    secret = session.get(SESSION_SECRET)
+    if isinstance(secret, str):
+        with database().session() as s:
+            sessions.end(s, secret, "sign_out")
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))

@@ -15,7 +15,9 @@ from complaints.viewlog import record_view
 from engine import publishing, queries
 from engine.errors import EngineError, NotFound
 from forms.builder import form_labels
-from forms.registration import RegistrationForm
+from engine.records import ProcessVersion
+from engine.specs import name_in
+from forms.registration import NewComplaintForm
 from web.audit import view_log
 from web.errors import describe
 from web.context import WORKERS, actor, db, engine, perform, roles_required
@@ -37,21 +39,30 @@ def index():
                            statuses=STATUSES, channels=CHANNELS, categories=CATEGORIES)
 
 
-def _procedure():
-    """The company's newest version of the standard procedure, or 404 if it has none."""
-    try:
-        return publishing.latest_version(db(), current_user.company_id, STANDARD_PROCESS)
-    except NotFound:
-        abort(404)
+def _procedures() -> dict[str, tuple[ProcessVersion, str]]:
+    """The company's procedures a person may register a complaint on: key -> (newest version, name shown)."""
+    locale = locale_code()
+    return {v.process_key: (v, name_in(engine().compiled(v).element_names, v.process_key, locale) or v.name)
+            for v in publishing.startable_versions(db(), current_user.company_id)}
+
+
+def _preferred(procedures: dict) -> str | None:
+    """The procedure offered first: the one this user registered on last, else the standard one, else the first."""
+    for key in (current_user.last_procedure, STANDARD_PROCESS):
+        if key in procedures:
+            return key
+    return next(iter(procedures), None)
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 @roles_required(*WORKERS)
 def new():
-    form = RegistrationForm()
-    if form.validate_on_submit():
-        version = _procedure()
+    procedures = _procedures()
+    form = NewComplaintForm([(key, name) for key, (_v, name) in procedures.items()],
+                            data={"procedure": _preferred(procedures)})
+    if procedures and form.validate_on_submit():
+        version = procedures[form.procedure.data][0]
         values = {name: form[name].data for name in FIELDS}
         try:
             complaint = perform(lambda s: register(s, engine(), s.merge(version), actor(), values,
@@ -61,7 +72,7 @@ def new():
         else:
             flash(_("Complaint %(number)s registered.", number=complaint.number), "success")
             return redirect(url_for("complaints.show", instance_id=complaint.instance_id), 303)
-    return render_template("complaints/new.html", form=form), 400 if form.errors else 200
+    return render_template("complaints/new.html", form=form, procedures=procedures), 400 if form.errors else 200
 
 
 def _complaint_or_404(instance_id: int):

@@ -13,7 +13,7 @@ from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from auth.directory import company_calendar, names_by_id
+from auth.directory import company_calendar, company_people, names_by_id
 from complaints import sla
 from complaints.queries import complaint_instances
 from complaints.deadlines import Deadline, deadlines, earliest
@@ -21,8 +21,9 @@ from engine import queries
 from engine.errors import Conflict, EngineError, ProcessError
 from engine.formdata import FormError
 from engine.records import InboxTask, Instance
+from engine.specs import name_in
 from engine.views import TaskView
-from forms.builder import apply_errors, submitted_values, task_form_class
+from forms.builder import PeopleChoices, apply_errors, initial_data, submitted_values, task_form_class
 from web.context import WORKERS, actor, db, engine, perform, roles_required
 from web.errors import describe, engine_error_status
 from web.i18n import locale_code
@@ -135,6 +136,19 @@ def _step(action, message: str, target: str):
     return redirect(target, 303)
 
 
+def people_choices(task: TaskView) -> PeopleChoices:
+    """The company's users and groups, for a task with a field choosing one (read only then)."""
+    kinds = {spec.choices for spec in task.fields if spec.choices}
+    if not kinds:
+        return PeopleChoices()
+    users, groups = company_people(db(), actor().company_id)
+    locale = locale_code()
+    return PeopleChoices(
+        users=tuple((p.email, f"{p.name} · {', '.join(name_in(task.group_labels, g, locale) for g in p.groups)}"
+                     if p.groups else p.name) for p in users) if "users" in kinds else (),
+        groups=tuple((g, name_in(task.group_labels, g, locale)) for g in groups) if "groups" in kinds else ())
+
+
 @bp.post("/tasks/<task_id>/claim")
 @login_required
 @roles_required(*WORKERS)
@@ -158,8 +172,8 @@ def task(task_id: str):
     row, view = _visible_task(task_id)
     instance = queries.get_instance(db(), view.instance_id, actor().company_id)
     data = queries.instance_view(db(), engine(), instance).data
-    form_class = task_form_class(view.fields, view.form_key, locale_code())
-    form = form_class(data=data) if request.method == "GET" else form_class()
+    form_class = task_form_class(view.fields, view.form_key, locale_code(), people_choices(view))
+    form = form_class(data=initial_data(view.fields, data)) if request.method == "GET" else form_class()
     if form.validate_on_submit():
         try:
             perform(lambda s: engine().complete(s, task_id, actor(), submitted_values(form, view.fields)))

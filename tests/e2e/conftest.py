@@ -70,15 +70,21 @@ def page(request, chromium, live_server, database) -> Iterator[Page]:
                                    timezone_id="Asia/Shanghai")
     context.set_default_timeout(10_000)
     page = context.new_page()
+    refused: list[str] = []  # what the Content-Security-Policy blocked: Chromium reports it on the console
+    page.on("console", lambda message: refused.append(message.text)
+            if "Content Security Policy" in message.text else None)
     yield page
     reports = (getattr(request.node, f"report_{when}", None) for when in ("setup", "call"))
-    if any(report is not None and report.failed for report in reports):
+    failed = any(report is not None and report.failed for report in reports)
+    if failed:
         ARTIFACTS.mkdir(exist_ok=True)
         try:
             page.screenshot(path=str(ARTIFACTS / _artifact_name(request.node.nodeid)), full_page=True)
         except Exception as problem:  # the page may be gone; the test's own error matters more
             print(f"could not save a failure screenshot: {problem}")
     context.close()
+    if refused and not failed:
+        pytest.fail("the page broke its Content-Security-Policy:\n" + "\n".join(refused), pytrace=False)
 
 
 @pytest.fixture()

@@ -51,12 +51,15 @@ def inbox_row(page: Page, number: str, element_id: str):
 
 
 def claim(page: Page, number: str, element_id: str) -> None:
-    """Claim the task from the inbox; the app then opens its form."""
+    """Claim the task from the inbox, or open it when the procedure gave it to me; then its form is open."""
     row = inbox_row(page, number, element_id)
     expect(row).to_have_count(1)
-    submit(page, row.locator("form[action$='/claim'] button"))
+    if row.locator("form[action$='/claim'] button").count():
+        submit(page, row.locator("form[action$='/claim'] button"))
+        expect(page.locator(".flash-success")).to_be_visible()
+    else:
+        row.locator("a.button.primary").click()
     expect(page.locator("form.taskform")).to_be_visible()
-    expect(page.locator(".flash-success")).to_be_visible()
 
 
 def fill_task(page: Page, values: dict[str, object]) -> None:
@@ -97,7 +100,7 @@ def test_complaint_runs_the_standard_procedure_from_registration_to_closure(page
 
     sign_in(page, acme.email("quality"))
     do_task(page, number, "grade_complaint", {**GRADING, "handling_cost": 2_000_000})
-    do_task(page, number, "assign", {"handling_department": "生产部", "responsible_person": "王工"})
+    do_task(page, number, "assign", {"handling_department": "Handling Department", "responsible_person": "handler@acme.test"})
 
     sign_in(page, acme.email("handler"))
     do_task(page, number, "analyse_cause", {"root_cause": "包装密封不良导致吸潮", "responsibility": "包装车间",

@@ -19,7 +19,7 @@ from engine.records import Event, InboxTask, Instance, ProcessVersion
 ROUNDS = 500
 INTAKE = [("check_validity", "service", {"valid": True}),
           ("grade_complaint", "quality", GRADING),
-          ("assign", "quality", {"handling_department": "生产部", "responsible_person": "李工"})]
+          ("assign", "quality", {"handling_department": "Handling Department", "responsible_person": "handler@acme.test"})]
 REOPEN_ROUND = [("analyse_cause", "handler", {"root_cause": "储存不当", "customer_caused": True, "site_visit": False}),
                 ("reply_customer_caused", "service", {"reply_content": "已说明储存方法"}),
                 ("callback", "service", {"callback_reached": True, "satisfied": False})]

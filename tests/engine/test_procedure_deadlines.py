@@ -246,7 +246,7 @@ def test_standard_callback_is_due_in_two_working_days(database, engine, clock, a
     clock.now = beijing(10, 9, 16)
     _, seen = drive(database, engine, clock, acme, complaint_data, "complaint_standard", [
         S("check_validity", CS, {"valid": True}, "flow_valid_yes"), S("grade_complaint", QUALITY, GRADING),
-        S("assign", QUALITY, {"handling_department": "生产部", "responsible_person": "李工"}),
+        S("assign", QUALITY, {"handling_department": "Handling Department", "responsible_person": "handler@acme.test"}),
         S("analyse_cause", HANDLING, {"root_cause": "储存不当", "customer_caused": True, "site_visit": False},
           "flow_customer_caused_yes"),
         S("reply_customer_caused", CS, {"reply_content": "请按说明书储存"}),

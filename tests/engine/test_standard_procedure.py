@@ -51,7 +51,7 @@ def S(task: str, lane: str, data: dict[str, Any], *flows: str) -> Step:  # noqa:
 
 VALID = S("check_validity", CS, {"valid": True, "validity_note": "产品确有结块"}, "flow_valid_yes")
 GRADE = S("grade_complaint", QUALITY, {**GRADING, "handling_cost": 150000})
-ASSIGN = S("assign", QUALITY, {"handling_department": "生产部", "responsible_person": "李工"})
+ASSIGN = S("assign", QUALITY, {"handling_department": "Handling Department", "responsible_person": "handler@acme.test"})
 CUSTOMER_CAUSED = S("analyse_cause", HANDLING, {"root_cause": "储存温度过低", "customer_caused": True,
                                                 "site_visit": False}, "flow_customer_caused_yes")
 REPLY = S("reply_customer_caused", CS, {"reply_content": "请按说明书储存"})
@@ -137,13 +137,16 @@ def all_events(database, company, instance_id: int) -> list[Event]:
 
 
 def claim_and_complete(database, engine, company, step: Step, instance_id: int) -> str:
-    """Check the step's task is the one open task, offered to its lane only; claim and complete it."""
+    """Check the step's task is the one open task, offered to its lane only; claim and complete it. The handling
+    department's tasks come held by the responsible person the assignment chose (handler), who need not claim."""
     tasks = open_tasks(database, engine, instance_id)
     assert [(t.element_id, t.lane, t.candidate_groups) for t in tasks] == [(step.task, step.lane, (step.lane,))]
     for lane, key in WORKER.items():
         seen = [t.element_id for t in offered_to(database, engine, company, key, instance_id)]
         assert seen == ([step.task] if lane == step.lane else []), f"{key} ({lane}) sees {seen}"
     actor = company.actor(WORKER[step.lane])
+    routed = step.lane == HANDLING
+    assert tasks[0].assignee_id == (actor.user_id if routed else None)
     with database.session() as s:
         engine.claim(s, tasks[0].id, actor)
     with database.session() as s:
@@ -186,9 +189,14 @@ def test_path_reaches_its_end_with_the_right_lanes_and_history(database, engine,
     assert all(e.data["condition"] == CONDITIONS.get(e.data["flow"]) for e in gateways)
 
     claimed = [e for e in events if e.type == "task_claimed"]
+    assigned = [e for e in events if e.type == "task_assigned"]
     completed = [e for e in events if e.type == "task_completed"]
-    assert [e.element_id for e in claimed] == [e.element_id for e in completed] == [s.task for s in steps]
-    assert [e.task_id for e in claimed] == [e.task_id for e in completed]
+    assert [e.element_id for e in completed] == [s.task for s in steps]
+    assert [e.element_id for e in claimed] == [s.task for s in steps if s.lane != HANDLING]
+    assert [e.element_id for e in assigned] == [s.task for s in steps if s.lane == HANDLING]
+    assert all((e.data["assignee"], e.data["assignee_id"], e.data["name"]) == (
+        "handler@acme.test", acme.users["handler"].id, "Handler") for e in assigned)
+    assert sorted(e.task_id for e in claimed + assigned) == sorted(e.task_id for e in completed)
     assert [e.actor_id for e in completed] == [acme.users[WORKER[s.lane]].id for s in steps]
     model: dict[str, Any] = {}
     for step, event in zip(steps, completed):

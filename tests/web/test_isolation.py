@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from auth.accounts import create_user
 from auth.calendars import CompanyCalendar
-from auth.models import Company as CompanyRow
+from auth.models import ApiToken, Company as CompanyRow, User, UserSession
 from complaints import sla
 from complaints.sla import SlaClock
 from conftest import COMPLAINT, GRADING_TABLE, GROUPS, PASSWORD, STANDARD
@@ -77,11 +77,13 @@ PAGES = [
     ("POST", "/sla/{policy}"),
     ("POST", "/sla/{policy}/retire"),
     ("POST", "/sla/escalations/{clock}"),
+    ("POST", "/account/sessions/{session}/end"),
+    ("POST", "/account/tokens/{token}/revoke"),
 ]
 PAGE_LISTS = ["/", "/?scope=mine", "/?scope=groups", "/complaints/", "/complaints/?status=running",
               "/complaints/?status=error", "/admin/errors", "/procedures/", "/decisions/",
               "/audit/", "/audit/?status=running&grade=level:4", "/admin/calendars/", "/admin/calendars/new",
-              "/notifications", "/account/notifications", "/sla/", "/sla/new", "/?sort=due&overdue=1"]
+              "/notifications", "/account/notifications", "/sla/", "/sla/new", "/?sort=due&overdue=1", "/account/"]
 API = [
     ("GET", "/instances/{instance}"),
     ("GET", "/instances/{instance}/events"),
@@ -100,11 +102,13 @@ API_LISTS = ["/tasks", "/tasks?scope=mine", "/tasks?scope=groups", "/processes"]
 # caller's own company (registering, publishing: see the tests at the end).
 NOT_COMPANY_DATA = {"static", "auth.login", "auth.logout", "auth.language", "api.token", "complaints.new",
                     "api.publish", "procedures.publish_json", "procedures.check_json", "procedures.save_draft",
-                    "test_runs.start", "decisions.publish_json", "notifications.read_all"}
+                    "test_runs.start", "decisions.publish_json", "notifications.read_all", "api.revoke_token",
+                    "account.password", "account.end_other_sessions", "account.new_token"}  # the user's own
 MISSING = {"instance": 987654, "held": "00000000-0000-0000-0000-000000000000", "process": "no_such_procedure",
            "open": "00000000-0000-0000-0000-000000000000", "done": "00000000-0000-0000-0000-000000000000",
            "testrun": 987654, "testtask": "00000000-0000-0000-0000-000000000000", "decision": "no_such_table",
-           "calendar": 987654, "notification": 987654, "policy": 987654, "clock": 987654}
+           "calendar": 987654, "notification": 987654, "policy": 987654, "clock": 987654, "session": 987654,
+           "token": 987654}
 ANSWERS = {"valid": "true", "seen": "true"}
 
 FRAGILE = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -144,7 +148,7 @@ def task(client, instance_id: int, element_id: str) -> dict:
 
 
 @pytest.fixture()
-def acme_ids(database, engine, acme, api) -> dict:
+def acme_ids(database, engine, acme, api, login) -> dict:
     """acme's things a rival might try: a complaint, held / open / done tasks, a private procedure with a draft,
     a stopped case, and a test run."""
     private = STANDARD.read_bytes().replace(b'"complaint_standard"', f'"{PRIVATE_KEY}"'.encode())
@@ -174,11 +178,15 @@ def acme_ids(database, engine, acme, api) -> dict:
         clock = s.scalar(sa.select(SlaClock.id).where(SlaClock.instance_id == held["id"]))
         [notice] = notify(s, acme.id, [acme.users["admin"].id], "reopened", instance_id=held["id"],
                           params={"number": held["number"]})
+    login(acme.email("service"))  # a signed-in browser of acme's, next to the service's API token
+    with database.session() as s:
+        session_id = s.scalar(sa.select(UserSession.id).where(UserSession.user_id == acme.users["service"].id))
+        token_id = s.scalar(sa.select(ApiToken.id).where(ApiToken.user_id == acme.users["service"].id))
     return {"instance": held["id"], "held": held["tasks"][0]["id"],
             "open": task(service, moved["id"], "grade_complaint")["id"], "done": moved["tasks"][0]["id"],
             "process": PRIVATE_KEY, "instances": (held["id"], moved["id"], stopped["id"], testrun),
             "testrun": testrun, "testtask": testtask, "decision": PRIVATE_TABLE, "calendar": calendar,
-            "notification": notice.id, "policy": policy, "clock": clock}
+            "notification": notice.id, "policy": policy, "clock": clock, "session": session_id, "token": token_id}
 
 
 @pytest.fixture()
@@ -200,7 +208,11 @@ def acme_state(database, acme) -> tuple:
                           .where(Instance.company_id == acme.id).order_by(Instance.id)).all(),
                 s.execute(sa.select(InboxTask.id, InboxTask.assignee_id)
                           .where(InboxTask.company_id == acme.id).order_by(InboxTask.id)).all(),
-                s.scalar(sa.select(sa.func.count()).select_from(Event).where(Event.company_id == acme.id)))
+                s.scalar(sa.select(sa.func.count()).select_from(Event).where(Event.company_id == acme.id)),
+                s.execute(sa.select(UserSession.id, UserSession.ended_at).join(User)
+                          .where(User.company_id == acme.id).order_by(UserSession.id)).all(),
+                s.execute(sa.select(ApiToken.id, ApiToken.revoked_at).join(User)
+                          .where(User.company_id == acme.id).order_by(ApiToken.id)).all())
 
 
 def leaks(body: str, ids: dict) -> list[str]:
@@ -315,7 +327,7 @@ def test_rival_cannot_start_acme_private_procedure_but_acme_can(acme, api, acme_
 def test_every_endpoint_with_company_data_is_in_an_isolation_list(app):
     """Adding an endpoint without adding it to PAGES/PAGE_LISTS/API/API_LISTS above fails here."""
     sample = {"instance": 1, "held": "t", "open": "t", "done": "t", "process": "p", "testrun": 1, "testtask": "t",
-              "decision": "d", "calendar": 1, "notification": 1, "policy": 1, "clock": 1}
+              "decision": "d", "calendar": 1, "notification": 1, "policy": 1, "clock": 1, "session": 1, "token": 1}
     adapter = app.url_map.bind("localhost")
     covered = {adapter.match(path.format(**sample), method=method)[0] for method, path in PAGES}
     covered |= {adapter.match(path.split("?")[0], method="GET")[0] for path in PAGE_LISTS}

@@ -27,6 +27,11 @@ export function laneName(element) {
   return lane ? lane.name || '' : null;
 }
 
+/** `${...}`: a name worked out from the case's data when the task opens (engine/assignment.py `expression_of`). */
+export function isExpression(item) {
+  return /^\s*\$\{.+\}\s*$/s.test(item || '');
+}
+
 /** The user task's assignment as the server reads it: who it names, and which groups it is offered to. */
 export function assignment(task) {
   const groups = splitList(task.get('camunda:candidateGroups'));

@@ -3,7 +3,7 @@
 // Keep each message in step with its Python twin.
 import { is } from 'bpmnlint-utils';
 
-import { FIELD_TYPES, assignment } from './camunda';
+import { FIELD_TYPES, assignment, isExpression } from './camunda';
 import { closure, loops, readGraph, tagOf } from './flow-graph';
 
 const FOREIGN_EXPRESSION = /^\s*[$#]\{([\s\S]*)\}\s*$/;
@@ -162,11 +162,12 @@ export function userTaskOffered(groups) {
   const known = new Set(groups);
   return rule((node, reporter) => {
     if (!is(node, 'bpmn:UserTask') || !inExecutableProcess(node)) { return; }
-    const { users, assignee, offered } = assignment(node);
+    const { groups, users, assignee, offered } = assignment(node);
+    const dynamic = [...groups, ...users, assignee].some(isExpression);
     if (!offered.length && !users.length && !assignee) {
       reporter.report(node.id, 'this user task is offered to nobody: name candidate groups or users, '
         + 'or put it in a lane named like a group');
-    } else if (offered.length && !offered.some((group) => known.has(group)) && !users.length) {
+    } else if (offered.length && !offered.some((group) => known.has(group)) && !users.length && !dynamic) {
       reporter.report(node.id, `no group of this company is called ${offered.join(', ')}`);
     }
   });

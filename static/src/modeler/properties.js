@@ -5,7 +5,7 @@ import { CheckboxGroup, SelectEntry, isSelectEntryEdited } from '@bpmn-io/proper
 import { useService } from 'bpmn-js-properties-panel';
 import { getBusinessObject, is } from 'bpmn-js/lib/util/ModelUtil';
 
-import { laneName, splitList } from './camunda';
+import { isExpression, laneName, splitList } from './camunda';
 import { NAME_ENTRIES, hasTranslatedNames } from './names';
 
 const LOW_PRIORITY = 500;
@@ -14,11 +14,12 @@ function isCheckboxGroupEdited(node) {
   return Boolean(node && node.querySelector('input:checked'));
 }
 
-/** The company's choices, plus any the diagram already names that the company lacks (so none is lost). */
-function withUnknown(choices, values, note) {
+/** The company's choices, plus any the diagram already names that the company lacks (so none is lost); a
+ * `${...}` name is worked out from the case's data. */
+function withUnknown(choices, values, note, translate) {
   const known = new Set(choices.map((choice) => choice.value));
   return [...choices, ...values.filter((value) => value && !known.has(value))
-    .map((value) => ({ value, label: `${value} (${note})` }))];
+    .map((value) => ({ value, label: `${value} (${isExpression(value) ? translate('from the case data') : note})` }))];
 }
 
 /** An entry writing a comma-separated Camunda attribute from a list of checkboxes. */
@@ -29,7 +30,7 @@ function listEntry(attribute, label, choices, description) {
     const values = splitList(getBusinessObject(element).get(attribute));
     return CheckboxGroup({
       element, id, label: translate(label), description: description && description(element, values, translate),
-      options: withUnknown(choices, values, translate('unknown here')),
+      options: withUnknown(choices, values, translate('unknown here'), translate),
       getValue: () => values,
       setValue: (chosen) => modeling.updateProperties(element, { [attribute]: chosen.join(',') || undefined }),
     });
@@ -45,7 +46,7 @@ function selectEntry(attribute, label, emptyLabel, choices) {
     return SelectEntry({
       element, id, label: translate(label),
       getOptions: () => withUnknown([{ value: '', label: translate(emptyLabel) }, ...choices], [current],
-        translate('unknown here')),
+        translate('unknown here'), translate),
       getValue: () => current,
       setValue: (value) => modeling.updateProperties(element, { [attribute]: value || undefined }),
     });

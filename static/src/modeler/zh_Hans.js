@@ -273,6 +273,7 @@ export default {
   'Fields declared in the diagram': '图中声明的字段',
   'None chosen: the task goes to its lane, {lane}.': '未选择：任务交给所在泳道 {lane}。',
   'unknown here': '本公司没有',
+  'from the case data': '按案件数据确定',
   'Names in Chinese': '中文名称',
   'Name in Simplified Chinese': '简体中文名称',
   'Name in Traditional Chinese': '繁体中文名称',

@@ -273,6 +273,7 @@ export default {
   'Fields declared in the diagram': '圖中宣告的欄位',
   'None chosen: the task goes to its lane, {lane}.': '未選擇：任務交給所在泳道 {lane}。',
   'unknown here': '本公司沒有',
+  'from the case data': '按案件數據確定',
   'Names in Chinese': '中文名稱',
   'Name in Simplified Chinese': '簡體中文名稱',
   'Name in Traditional Chinese': '繁體中文名稱',
