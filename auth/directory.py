@@ -72,6 +72,15 @@ def company_people(session: Session, company_id: int) -> tuple[list[Person], lis
     return [Person(u.email, u.name, tuple(sorted(u.group_names))) for u in users], list(groups)
 
 
+def names_by_email(session: Session, company_id: int, values: set[str]) -> dict[str, str]:
+    """Names of the company's users among `values` (a form's answers: only e-mails of its users match)."""
+    emails = {value.strip().lower() for value in values if "@" in value}
+    if not emails:
+        return {}
+    return dict(session.execute(sa.select(User.email, User.name).where(User.company_id == company_id,
+                                                                       User.email.in_(emails))).all())
+
+
 def names_by_id(session: Session, ids: set[int | None]) -> dict[int, str]:
     """Display names for a set of user ids, in one query."""
     wanted = {i for i in ids if i is not None}

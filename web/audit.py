@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, current_app, flash, jsonify, redir
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from auth.directory import names_by_id
+from auth.directory import names_by_email, names_by_id
 from complaints import queries as complaint_queries
 from complaints.choices import N_
 from complaints.models import Complaint
@@ -40,6 +40,13 @@ def _complaint(instance_id: int):
         return complaint_queries.complaint_for_instance(db(), current_user.company_id, instance_id)
     except NotFound:
         abort(404)
+
+
+def chosen_people(history: list[Event]) -> dict[str, str]:
+    """The names of the users the history's forms chose (a responsible person is kept by e-mail), to show them."""
+    answers = {value for event in history if event.type == "task_completed"
+               for value in (event.data.get("submitted") or {}).values() if isinstance(value, str)}
+    return names_by_email(db(), current_user.company_id, answers)
 
 
 def view_log(instance_id: int, limit: int | None = 50) -> ViewLog | None:
@@ -165,6 +172,6 @@ def _evidence_html(complaint: Complaint, printed: bool = False) -> str:
     views, exported_at = view_log(complaint.instance_id, limit=None), utcnow()
     return render_template("complaints/evidence.html", pack=evidence(complaint, history, views, exported_at),
                            complaint=complaint, history=history, views=views, exported_at=exported_at,
-                           people=names_by_id(db(), {e.actor_id for e in history}),
+                           people=names_by_id(db(), {e.actor_id for e in history}), chosen=chosen_people(history),
                            view=queries.instance_view(db(), engine(), complaint.instance), locale=locale_code(),
                            chain_problems=CHAIN_PROBLEMS, sealed=True, printed=printed)

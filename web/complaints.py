@@ -18,7 +18,7 @@ from forms.builder import form_labels
 from engine.records import ProcessVersion
 from engine.specs import name_in
 from forms.registration import NewComplaintForm
-from web.audit import view_log
+from web.audit import chosen_people, view_log
 from web.errors import describe
 from web.context import WORKERS, actor, db, engine, perform, roles_required
 from web.i18n import locale_code
@@ -96,7 +96,7 @@ def show(instance_id: int):
     return render_template("complaints/show.html", complaint=complaint, view=view, history=history, clocks=clocks,
                            now=engine().clock(), calendar=company_calendar(db(), current_user.company_id),
                            grade_label=grade_label, category_label=category_label,
-                           people=people, channels=CHANNELS, categories=CATEGORIES, statuses=STATUSES,
+                           people=people, chosen=chosen_people(history), channels=CHANNELS, categories=CATEGORIES, statuses=STATUSES,
                            locale=locale_code(), version=complaint.instance.version, can_act_on=can_act_on,
                            action_form=ActionForm(), views=view_log(instance_id))
 

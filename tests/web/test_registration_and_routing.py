@@ -124,7 +124,9 @@ def test_the_responsible_person_holds_the_department_s_next_task_and_sees_it_in_
     handler_row = inbox(login(acme.email("handler")), "all")[0][2]
     assert "Service2" in handler_row  # the department sees who holds it
     case = re.search(r'href="(/complaints/\d+)"', text(chosen.get(f"/tasks/{task_id}"))).group(1)
-    assert "“分析原因和责任”交由 Service2 处理" in text(chosen.get(case))
+    page = text(chosen.get(case))
+    assert "“分析原因和责任”交由 Service2 处理" in page
+    assert '<span title="service2@acme.test">Service2</span>' in page  # the chosen person by name
 
 
 @pytest.mark.parametrize("field, value, message", [
