@@ -21,7 +21,7 @@ from engine.runtime import Engine
 from forms.builder import field_specs
 from notifications import on_step
 from web import (admin, api, audit, audit_cases, auth, calendars, complaints, corrections, decisions, errors,
-                 migration, notifications as notification_pages, procedures, replay, sla as sla_pages, tasks,
+                 inputs, migration, notifications as notification_pages, procedures, replay, sla as sla_pages, tasks,
                  test_runs)
 from web.context import close_session, db
 from web.i18n import localtime, locale_code, select_locale, select_timezone, use_wtforms_catalog
@@ -66,6 +66,7 @@ def _extensions(app: Flask) -> None:
 
 
 def _blueprints(app: Flask) -> None:
+    inputs.register(app)  # first: rules bind their converters when they are added
     for module in (auth, tasks, complaints, audit, replay, audit_cases, corrections, procedures, migration, test_runs,
                    decisions, admin, calendars, sla_pages, notification_pages):
         app.register_blueprint(module.bp)
