@@ -72,6 +72,7 @@ def _blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens, no cookies: CSRF cannot apply
+    inputs.takes_json(api.bp)  # it reads JSON bodies, and builds no form from the request by itself
     errors.register(app)
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.globals["locale_code"] = locale_code

@@ -21,7 +21,6 @@ from forms.builder import submitted_values, task_form_class
 from forms.registration import RegistrationForm
 from web.context import WORKERS, database, db, engine, perform
 from web.errors import engine_error_status
-from web.inputs import takes_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -50,7 +49,6 @@ def api_user(*roles: Role):
 
 
 @bp.post("/auth/token")
-@takes_json
 def token():
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("email"), str) or not isinstance(body.get("password"), str):
@@ -122,7 +120,6 @@ def _refusal(form, data: dict[str, Any], allowed, what: str):
 
 
 @bp.post("/processes/<key>/instances")
-@takes_json
 @api_user(*WORKERS)
 def start(key: str):
     data = _body_data()
@@ -193,7 +190,6 @@ def release(task_id: str):
 
 
 @bp.post("/tasks/<task_id>/complete")
-@takes_json
 @api_user(*WORKERS)
 def complete(task_id: str):
     data = _body_data()

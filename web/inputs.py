@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from itertools import accumulate, chain
 from typing import Any, TypeVar
 
@@ -24,7 +23,7 @@ _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 # Text no database here can take: NUL (PostgreSQL refuses it) and lone surrogates (not UTF-8, so no driver sends them).
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-View = TypeVar("View", bound=Callable[..., Any])
+Marked = TypeVar("Marked")
 
 
 class IdConverter(IntegerConverter):
@@ -93,18 +92,18 @@ class JsonProvider(DefaultJSONProvider):
         return value
 
 
-def takes_json(view: View) -> View:
-    """Mark a view that reads a JSON body (put it right under the route decorator)."""
-    view.takes_json = True  # type: ignore[attr-defined]
-    return view
+def takes_json(target: Marked) -> Marked:
+    """Mark a view (right under its route decorator) or a whole blueprint as reading JSON bodies."""
+    target.takes_json = True  # type: ignore[attr-defined]
+    return target
 
 
 def refuse_json_to_forms() -> None:
     """Pages take form posts: refuse a JSON post (415) to a view not marked `takes_json`. Flask-WTF would read the
     JSON as the page form's fields, and JSON that is not an object of texts (`true`, a list, a nested object)
     breaks the form or the view."""
-    view = current_app.view_functions.get(request.endpoint or "")
-    if request.method == "POST" and request.is_json and not getattr(view, "takes_json", False):
+    marked = (current_app.view_functions.get(request.endpoint or ""), current_app.blueprints.get(request.blueprint))
+    if request.method == "POST" and request.is_json and not any(getattr(m, "takes_json", False) for m in marked):
         abort(415, DESCRIPTIONS[415])
 
 

@@ -26,8 +26,9 @@ def int_rules(app) -> list[tuple[str, str]]:
                    for method in rule.methods - {"HEAD", "OPTIONS"}})
 
 
-def json_endpoints(app) -> list[str]:
-    return sorted(name for name, view in app.view_functions.items() if getattr(view, "takes_json", False))
+# Every endpoint that reads a JSON body: the API's and the modeler's, the decision editor's and the test runs'.
+READS_JSON = ["api.complete", "api.start", "api.token", "decisions.publish_json", "procedures.check_json",
+              "procedures.publish_json", "procedures.save_draft", "test_runs.start"]
 
 
 @pytest.fixture()
@@ -99,16 +100,16 @@ def post_json(app, admin, token, endpoint: str, body: str):
     return admin.client.post(path, data=body, content_type="application/json", headers=headers)
 
 
-def test_every_json_endpoint_is_marked(app):
-    assert json_endpoints(app) == ["api.complete", "api.start", "api.token", "decisions.publish_json",
-                                   "procedures.check_json", "procedures.publish_json", "procedures.save_draft",
-                                   "test_runs.start"]
+def test_every_page_that_reads_json_is_marked_and_so_is_the_api(app):
+    marked = {name for name, view in app.view_functions.items() if getattr(view, "takes_json", False)}
+    assert marked == {name for name in READS_JSON if not name.startswith("api.")}
+    assert app.blueprints["api"].takes_json
 
 
 @pytest.mark.parametrize("body", [DEEP, '{"data": ' + DEEP + "}", '{"xml": "x", "note": ' + "[" * 100_000 + "}"],
                          ids=["array", "in-an-object", "unclosed-100000"])
 def test_json_nested_ten_thousand_deep_is_refused_with_400(app, admin, token, body):
-    for endpoint in json_endpoints(app):
+    for endpoint in READS_JSON:
         response = post_json(app, admin, token, endpoint, body)
         assert response.status_code == 400, f"{endpoint}: {response.status_code}"
         answer = response.get_json()
@@ -118,7 +119,7 @@ def test_json_nested_ten_thousand_deep_is_refused_with_400(app, admin, token, bo
 @pytest.mark.parametrize("body", ["{not json", "", "\xff", '{"data": ', "[1, 2"], ids=["broken", "empty", "not-utf8",
                                                                                    "unfinished", "list"])
 def test_unparseable_json_is_refused_with_400_saying_what_to_send(app, admin, token, body):
-    for endpoint in json_endpoints(app):
+    for endpoint in READS_JSON:
         response = post_json(app, admin, token, endpoint, body)
         assert response.status_code == 400, f"{endpoint}: {response.status_code}"
         answer = response.get_json()
@@ -143,7 +144,7 @@ def test_the_depth_limit_is_configurable_and_counts_no_bracket_inside_a_string()
 @pytest.mark.parametrize("text", ["a\x00b", "\ud800", "x\udfffy"], ids=["nul", "lone-high-surrogate", "lone-low"])
 def test_json_strings_no_database_can_store_are_refused_with_400(app, admin, token, text):
     body = json.dumps({"email": text, "password": text, "xml": text, "note": text, "data": {"customer_name": text}})
-    for endpoint in json_endpoints(app):
+    for endpoint in READS_JSON:
         assert post_json(app, admin, token, endpoint, body).status_code == 400, endpoint
 
 
@@ -157,6 +158,12 @@ def test_a_nul_character_in_a_path_query_or_form_is_refused_with_400(acme, admin
     else:
         assert admin.post("/complaints/new", {**complaint_data, "customer_name": "a\x00b"},
                           token_from="/").status_code == 400
+
+
+def test_the_api_takes_a_json_body_even_where_it_needs_none(admin, token):
+    response = admin.client.post("/api/v1/tasks/no-such-task/claim", json={},
+                                 headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 404
 
 
 def test_json_posted_to_a_page_that_takes_forms_is_refused_with_415(admin):

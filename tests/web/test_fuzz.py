@@ -75,7 +75,8 @@ XML = [STANDARD.read_text(), GRADING_TABLE.read_text(), "", "<bpmn:definitions",
        (DIAGRAMS / "billion_laughs.bpmn").read_text(), (DIAGRAMS / "xxe.bpmn").read_text(), "not xml at all"]
 TOO_LARGE = b"x" * (5 * 1024 * 1024)  # over MAX_CONTENT_LENGTH
 CONTENT_TYPES = ["application/json", "application/xml", "text/plain", "multipart/form-data",
-                 "multipart/form-data; boundary=x", "application/x-www-form-urlencoded", "application/json; charset=utf-16"]
+                 "multipart/form-data; boundary=x", "application/x-www-form-urlencoded",
+                 "application/json; charset=utf-16"]
 
 
 def _form_field_names() -> list[str]:
@@ -120,8 +121,9 @@ def _changed(base: dict[str, Any], keys: st.SearchStrategy, fill: st.SearchStrat
 
 
 def _nested(depth: int) -> list[str]:
-    return ["[" * depth + "]" * depth, '{"a":' * depth + "1" + "}" * depth, '{"data": ' + "[" * depth + "]" * depth + "}",
-            '{"xml": "<x/>", "note": ' + "[" * depth + "]" * depth + "}", "[" * depth]
+    nested = "[" * depth + "]" * depth
+    return [nested, '{"a":' * depth + "1" + "}" * depth, '{"data": ' + nested + "}",
+            '{"xml": "<x/>", "note": ' + nested + "}", "[" * depth]
 
 
 RAW_JSON = [text for depth in (65, 1_000, 10_000, 100_000) for text in _nested(depth)] + [
