@@ -22,8 +22,8 @@ from engine.runtime import Engine
 from forms.builder import field_specs
 from notifications import on_step
 from web import (account, admin, api, audit, audit_cases, auth, calendars, complaints, corrections, decisions, errors,
-                 migration, notifications as notification_pages, procedures, replay, security, sla as sla_pages, tasks,
-                 test_runs, throttle)
+                 inputs, migration, notifications as notification_pages, procedures, replay, security, sla as sla_pages,
+                 tasks, test_runs, throttle)
 from web.auth import SESSION_SECRET
 from web.context import close_session, db
 from web.i18n import localtime, locale_code, select_locale, select_timezone, use_wtforms_catalog
@@ -74,11 +74,13 @@ def _extensions(app: Flask) -> None:
 
 
 def _blueprints(app: Flask) -> None:
+    inputs.register(app)  # first: rules bind their converters when they are added
     for module in (auth, account, tasks, complaints, audit, replay, audit_cases, corrections, procedures, migration,
                    test_runs, decisions, admin, calendars, sla_pages, notification_pages):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens, no cookies: CSRF cannot apply
+    inputs.takes_json(api.bp)  # it reads JSON bodies, and builds no form from the request by itself
     errors.register(app)
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.globals["locale_code"] = locale_code

@@ -46,6 +46,28 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+# SQLite's primary result codes that mean "not now" rather than "wrong statement": busy, locked, out of memory,
+# read-only, I/O error, disk full, cannot open the file.
+SQLITE_UNAVAILABLE = {5, 6, 7, 8, 10, 13, 14}
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether `error` says the database cannot serve us right now (down, dropped the connection, locked, out of
+    connections) rather than that a statement is wrong: the first is worth trying again, the second is a bug.
+    On PostgreSQL every OperationalError is of the first kind (connection, shutdown, cancel, lock and serialization
+    failures); SQLite raises OperationalError for mistakes too ("no such table"), so its result code decides."""
+    if isinstance(error, sa.exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if not isinstance(error, sa.exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if not isinstance(error, sa.exc.OperationalError):
+        return False
+    code = getattr(error.orig, "sqlite_errorcode", None)
+    return code is None or code & 0xFF in SQLITE_UNAVAILABLE
+
+
 def _tune_sqlite(dbapi_connection, _record) -> None:
     """Foreign keys on, WAL for concurrent readers, and a wait instead of 'database is locked'.
 

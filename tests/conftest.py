@@ -42,13 +42,15 @@ PEOPLE = {  # key: (role, groups)
 }
 
 
+cheap_password_hash = partial(generate_password_hash, method="pbkdf2:sha256:1000")
+
+
 @pytest.fixture(autouse=True)
 def quick_password_hashing(request, monkeypatch):
     """Test users get cheap PBKDF2 hashes (same code path, not a fifth of a second per user), except in
     tests that ask for `real_password_hashing`."""
     if "real_password_hashing" not in request.fixturenames:
-        monkeypatch.setattr("auth.models.generate_password_hash",
-                            partial(generate_password_hash, method="pbkdf2:sha256:1000"))
+        monkeypatch.setattr("auth.models.generate_password_hash", cheap_password_hash)
 
 
 @pytest.fixture()
@@ -82,6 +84,11 @@ def database(app) -> Database:
     yield db
     with app.app_context():
         throttle.reset()
+    empty(db)
+
+
+def empty(db: Database) -> None:
+    """Delete every row of every table."""
     with db.engine.begin() as connection:
         if connection.dialect.name == "postgresql":  # past the append-only trigger on events (superuser only)
             connection.execute(sa.text("SET LOCAL session_replication_role = replica"))

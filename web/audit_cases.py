@@ -31,6 +31,7 @@ from web.audit import CHAIN_PROBLEMS
 from web.complaints import STANDARD_PROCESS
 from web.context import db, engine, roles_required
 from web.i18n import locale_code
+from web.inputs import int_arg
 
 bp = Blueprint("audit_cases", __name__, url_prefix="/audit")
 READERS = (Role.AUDITOR, Role.ADMIN, Role.PROCESS_OWNER)
@@ -67,7 +68,7 @@ def _date(value: str | None) -> date | None:
 
 def read_filters(args: MultiDict) -> Filters:
     return Filters(
-        procedure=args.get("procedure") or None, version=args.get("version", type=int),
+        procedure=args.get("procedure") or None, version=int_arg(args, "version"),
         status=args.get("status") if args.get("status") in STATUSES else None,
         registered_from=_date(args.get("from")), registered_to=_date(args.get("to")),
         grade=args.get("grade") if args.get("grade", "").partition(":")[0] in GRADES else None,

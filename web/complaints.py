@@ -22,6 +22,7 @@ from web.audit import chosen_people, view_log
 from web.errors import describe
 from web.context import WORKERS, actor, db, engine, perform, roles_required
 from web.i18n import locale_code
+from web.inputs import int_arg
 from web.sla import category_label, grade_label
 from web.tasks import ActionForm, can_act_on
 
@@ -33,7 +34,7 @@ STANDARD_PROCESS = "complaint_standard"
 @login_required
 def index():
     status = request.args.get("status") if request.args.get("status") in STATUSES else None
-    page = request.args.get("page", 1, type=int)
+    page = int_arg(request.args, "page", 1, low=1)
     complaints = complaint_queries.complaint_list(db(), current_user.company_id, status, page)
     return render_template("complaints/index.html", complaints=complaints, status=status, page=page,
                            statuses=STATUSES, channels=CHANNELS, categories=CATEGORIES)

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import TypeVar
 
+import sqlalchemy as sa
 from flask import abort, current_app, g
 from flask_login import current_user
 from sqlalchemy.orm import Session
@@ -35,9 +36,18 @@ def db() -> Session:
 
 
 def close_session(_error: BaseException | None = None) -> None:
+    """Close the request's read session. If the database dropped its connection, ending the read transaction
+    fails; that is logged, not raised: the answer was already made, and raised here, after it, the error would
+    replace it with the server's bare 500."""
     session = g.pop("db_session", None)
-    if session is not None:
+    if session is None:
+        return
+    try:
         session.close()
+    except sa.exc.DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        current_app.logger.warning("read session closed on a dropped connection: %s", error)
 
 
 def actor() -> Actor:

@@ -27,6 +27,7 @@ from engine.views import InstanceView
 from web.context import actor, db, engine, perform, roles_required
 from web.errors import describe, engine_error_status
 from web.i18n import locale_code
+from web.inputs import int_arg
 from web.tasks import ActionForm
 
 bp = Blueprint("corrections", __name__, url_prefix="/complaints")
@@ -161,7 +162,7 @@ def skip(instance_id: int):
 @roles_required(Role.ADMIN)
 def rewind(instance_id: int):
     """Put the case back into the state it had after a chosen step."""
-    to_seq = request.form.get("to_seq", 0, type=int)
+    to_seq = int_arg(request.form, "to_seq", 0)
     return _correct(instance_id, "rewind",
                     lambda s, instance: corrections.rewind(s, engine(), instance, actor(), to_seq, _reason()),
                     lambda result: _("The case is back where it stood after event #%(seq)s.", seq=to_seq))

@@ -18,6 +18,7 @@ from engine.records import DecisionVersion, ProcessVersion
 from engine.xmlload import DiagramError
 from web.context import db, perform, roles_required
 from web.i18n import locale_code
+from web.inputs import takes_json
 from web.texts import viewer_texts
 
 bp = Blueprint("decisions", __name__, url_prefix="/decisions")
@@ -104,6 +105,7 @@ def edit(key: str):
 
 
 @bp.post("/publish.json")
+@takes_json
 @login_required
 @roles_required(*OWNERS)
 def publish_json():

@@ -1,9 +1,12 @@
 """How engine errors become HTTP responses, for pages and for the API."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
+
+from db import unavailable
 
 from engine.errors import Conflict, EngineError, Forbidden, NotFound, ProcessError
 from complaints.choices import N_
@@ -62,7 +65,8 @@ def engine_error_status(error: Exception) -> int:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/")
+    """The API and the pages' JSON requests (the modeler's, the decision editor's) get their errors as JSON."""
+    return request.path.startswith("/api/") or request.is_json
 
 
 def _http_error(error: HTTPException):
@@ -79,6 +83,8 @@ TITLES = {
     405: N_("Not allowed here"),
     409: N_("Conflict"),
     413: N_("Too large"),
+    415: N_("Not a form"),
+    503: N_("Try again in a moment"),
 }
 
 DESCRIPTIONS = {
@@ -88,6 +94,8 @@ DESCRIPTIONS = {
     405: N_("This page cannot be used this way."),
     409: N_("Someone else changed this at the same moment."),
     413: N_("The upload is too large."),
+    415: N_("This page takes a form, not JSON."),
+    503: N_("The database cannot be reached right now. Try again in a moment."),
 }
 
 
@@ -99,7 +107,25 @@ def _unexpected(error: Exception):
                            message=_("Something went wrong on our side; it has been logged.")), 500
 
 
+def _database_error(error: Exception):
+    """503 when the database cannot be reached (down, dropped the connection, locked, out of connections): the
+    person can try again. The page is drawn for an anonymous visitor, since its header would ask the database for
+    the signed-in user. Nothing is retried here: a request may have written before its connection broke. Any other
+    database error is a bug, handled like every unexpected error."""
+    if not unavailable(error):
+        if current_app.testing:
+            raise error
+        return _unexpected(error)
+    current_app.logger.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+    current_app.login_manager._update_request_context_with_user()  # anonymous for this response only
+    if _wants_json():
+        return jsonify(error="Service Unavailable", message=DESCRIPTIONS[503]), 503
+    return render_template("error.html", code=503, title=_(TITLES[503]), message=_(DESCRIPTIONS[503])), 503
+
+
 def register(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(sa.exc.DBAPIError, _database_error)
+    app.register_error_handler(sa.exc.TimeoutError, _database_error)
     if not app.testing:
         app.register_error_handler(Exception, _unexpected)

@@ -14,6 +14,7 @@ from engine.specs import name_in
 from web.context import actor, db, engine, perform, roles_required
 from web.errors import describe
 from web.i18n import locale_code
+from web.inputs import int_arg, int_list
 from web.procedures import OWNERS
 
 bp = Blueprint("migrate", __name__, url_prefix="/procedures")
@@ -25,7 +26,7 @@ class MigrateForm(FlaskForm):
 
 def _target(key: str) -> ProcessVersion:
     """The version to move to: ?to=N, else the newest."""
-    number = request.values.get("to", type=int)
+    number = int_arg(request.values, "to")
     try:
         if number is None:
             return publishing.latest_version(db(), current_user.company_id, key)
@@ -89,7 +90,7 @@ def apply(key: str):
     target = _target(key)
     if not MigrateForm().validate_on_submit():
         abort(400)
-    chosen = [int(v) for v in request.form.getlist("instance") if v.isdigit()]
+    chosen = int_list(request.form, "instance")
     keys = dict(db().execute(sa.select(Instance.id, Instance.business_key).where(
         Instance.id.in_(chosen), Instance.company_id == current_user.company_id)).all())
     results = [(i, keys[i], _move_one(i, target.id)) for i in chosen if i in keys]

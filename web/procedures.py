@@ -25,6 +25,7 @@ from forms.builder import BUILTIN_FORM_LABELS
 from web.context import db, engine, perform, roles_required
 from web.errors import describe
 from web.i18n import locale_code, localtime
+from web.inputs import int_arg, takes_json
 from web.texts import modeler_texts, viewer_texts
 
 bp = Blueprint("procedures", __name__, url_prefix="/procedures")
@@ -197,6 +198,7 @@ def check_problems(xml: bytes) -> list[dict]:
 
 
 @bp.post("/check.json")
+@takes_json
 @login_required
 @roles_required(*OWNERS)
 def check_json():
@@ -206,6 +208,7 @@ def check_json():
 
 
 @bp.post("/<key>/draft.json")
+@takes_json
 @login_required
 @roles_required(*OWNERS)
 def save_draft(key: str):
@@ -229,6 +232,7 @@ def save_draft(key: str):
 
 
 @bp.post("/publish.json")
+@takes_json
 @login_required
 @roles_required(*OWNERS)
 def publish_json():
@@ -267,9 +271,9 @@ def diff(key: str):
     numbers = _published_numbers(key)
     if not numbers:
         abort(404)
-    new = request.args.get("to", numbers[0], type=int)
+    new = int_arg(request.args, "to", numbers[0])
     older = [n for n in numbers if n < new]
-    old = request.args.get("from", older[0] if older else new, type=int)
+    old = int_arg(request.args, "from", older[0] if older else new)
     if old not in numbers or new not in numbers:
         abort(404)
     side = {n: {"url": url_for("procedures.download", key=key, number=n), "label": _("Version %(n)s", n=n)}

@@ -26,6 +26,7 @@ from forms.builder import form_labels
 from web.audit import CHAIN_PROBLEMS
 from web.context import db, engine
 from web.i18n import locale_code
+from web.inputs import int_arg
 
 bp = Blueprint("replay", __name__, url_prefix="/complaints")
 TIMELINES: Lru[tuple, Markup] = Lru(64)
@@ -49,7 +50,7 @@ def show(instance_id: int):
     view = _with_every_version(queries.instance_view(db(), engine(), instance), processes.values())
     locale = locale_code()
     total = len(result.steps)
-    step = min(max(request.args.get("step", total, type=int), 1), max(total, 1))
+    step = int_arg(request.args, "step", total, low=1, high=max(total, 1))
     return render_template("complaints/replay.html", complaint=complaint, view=view, replay=result, step=step,
                            timeline=_timeline(result, chain.intact, instance.event_head, processes, view, locale),
                            chain=chain, chain_problems=CHAIN_PROBLEMS, statuses=STATUSES, locale=locale,

@@ -25,6 +25,7 @@ from forms.builder import apply_errors, submitted_values, task_form_class
 from web.context import actor, db, engine, perform, roles_required
 from web.errors import describe
 from web.i18n import locale_code
+from web.inputs import takes_json
 from web.procedures import OWNERS, company_groups, json_xml, problems_json
 
 bp = Blueprint("test_runs", __name__, url_prefix="/procedures")
@@ -36,6 +37,7 @@ def tester() -> Actor:
 
 
 @bp.post("/<key>/test-runs")
+@takes_json
 @login_required
 @roles_required(*OWNERS)
 def start(key: str):
