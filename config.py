@@ -26,6 +26,8 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "UTC"
     LANGUAGES = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "English"}
     SCRIPT_TIME_LIMIT = float(os.environ.get("KESU_SCRIPT_TIME_LIMIT", "2"))
+    SCRIPT_MEMORY_LIMIT = int(os.environ.get("KESU_SCRIPT_MEMORY_LIMIT", "256"))  # MB per script evaluator process
+    SCRIPT_PROCESSES = int(os.environ.get("KESU_SCRIPT_PROCESSES", "2"))  # script evaluators per server process
     API_TOKEN_LIFETIME = timedelta(hours=12)
     CHROMIUM = os.environ.get("KESU_CHROMIUM", "/usr/bin/chromium")  # prints evidence packs to PDF
     # Outgoing mail for notifications; without KESU_SMTP_HOST they are shown in the app only.

@@ -22,7 +22,8 @@ from engine import serializer
 from engine.errors import Conflict, ProcessError
 from engine.publishing import publish
 from engine.records import Event, InboxTask, Instance, ProcessVersion
-from engine.sandbox import SandboxScriptEngine, is_iso_literal
+from engine.restricted import is_iso_literal
+from engine.sandbox import SandboxScriptEngine
 from engine.specs import compile_process, content_hash
 from engine.validation import check_diagram
 from engine.xmlload import DiagramError, load_xml
