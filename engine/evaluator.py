@@ -34,6 +34,8 @@ DEFAULT_MEMORY_MB = 256
 DEFAULT_PROCESSES = 2
 
 _CONTEXT = multiprocessing.get_context("forkserver")
+_READY = b"ready"
+_START_SECONDS = 60.0  # a cold start imports the server's main module (multiprocessing does) on a busy machine
 _ERRORS = {"SandboxError": SandboxError, "ScriptTimeout": ScriptTimeout}
 _DATA_CLASSES = frozenset({("datetime", name) for name in ("date", "datetime", "time", "timedelta", "timezone")}
                           | {("builtins", name) for name in ("complex", "set", "frozenset")})
@@ -67,11 +69,13 @@ def _limit(baseline: int, limits: Limits) -> None:
     _set_soft_limit(resource.RLIMIT_CPU, int(usage.ru_utime + usage.ru_stime + limits.seconds) + 2)
 
 
-def _answer(request: Request) -> bytes:
+def _answer(request: Request, limits: Limits) -> bytes:
     try:
         return pickle.dumps(("ok", perform(request)))
     except BaseException as error:  # noqa: BLE001 - whatever diagram code raises goes back to the server
         args = error.args if is_data(error.args) else ()  # an object's text could show an address
+        if isinstance(error, MemoryError) and not args:
+            args = (f"the script needs more than the {limits.memory_mb} MB it may use",)
         return pickle.dumps(("error", type(error).__name__, args, script_line(error)))
 
 
@@ -80,13 +84,14 @@ def serve(connection: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in a terminal is for the server, which stops us
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # an evaluator killed for its CPU time dumps no core
     baseline = _address_space()
+    connection.send_bytes(_READY)
     while True:
         try:
             limits, request = pickle.loads(connection.recv_bytes())
         except EOFError:
             return
         _limit(baseline, limits)
-        connection.send_bytes(_answer(request))
+        connection.send_bytes(_answer(request, limits))
 
 
 # -- in the server ---------------------------------------------------------------------------------------------
@@ -124,20 +129,35 @@ def _result(answer: bytes) -> Any:
     raise _rebuild(*rest)
 
 
+class _Unsent(SandboxError):
+    """The evaluator was found dead when given a request (killed while idle): the script never ran."""
+
+
 class _Evaluator:
     """One evaluator process and the server's end of its pipe."""
 
     def __init__(self) -> None:
+        """Start it and wait until it is ready, so that its start-up never counts against a script's time."""
         ours, theirs = _CONTEXT.Pipe()
         self.process = _CONTEXT.Process(target=serve, args=(theirs,), name="kesu-evaluator", daemon=True)
         self.process.start()
         theirs.close()
         self.connection = ours
+        try:
+            ready = ours.poll(_START_SECONDS) and ours.recv_bytes() == _READY
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            self.stop()
+            raise OSError("a script evaluator did not start")
 
     def ask(self, message: bytes, seconds: float) -> bytes:
         """Its answer to `message`; ScriptTimeout if none came within `seconds`, SandboxError if it died."""
         try:
             self.connection.send_bytes(message)
+        except OSError:  # a dead process's pipe refuses writes: it died while idle
+            raise _Unsent("the script evaluator had stopped before it was given the script") from None
+        try:
             if self.connection.poll(seconds):
                 return self.connection.recv_bytes()
         except (EOFError, OSError):
@@ -160,14 +180,15 @@ class _Evaluator:
 
 class EvaluatorPool:
     """This OS process's evaluators; a thread takes an idle one (waiting while all are busy, each for at most the
-    time limit) and puts it, or its replacement, back."""
+    time limit) and puts it, or its replacement, back. A slot whose evaluator could not be started holds None
+    and tries again when next taken."""
 
     def __init__(self, size: int) -> None:
         self._idle: queue.SimpleQueue[_Evaluator | None] = queue.SimpleQueue()
         self._processes = threading.Lock()  # multiprocessing's bookkeeping of children is not thread-safe
-        self.evaluators: list[_Evaluator | None] = []  # for tests and diagnostics: who is alive
+        self.evaluators: list[_Evaluator] = []  # the live ones, for tests and diagnostics
         for _ in range(size):
-            self._idle.put(self._renew(None))
+            self._replace(None)
 
     def run(self, request: Request, limits: Limits) -> Any:
         """The request's result from an evaluator; the error it raised, raised here."""
@@ -175,40 +196,46 @@ class EvaluatorPool:
             message = pickle.dumps((limits, request))
         except Exception as error:  # noqa: BLE001 - whatever the case's data holds that pickle cannot take
             raise SandboxError(f"the case's data cannot be handed to a script: {error}") from None
+        try:
+            answer = self._ask(message, limits.seconds)
+        except _Unsent:  # once more, on the replacement: the script never ran
+            answer = self._ask(message, limits.seconds)
+        return _result(answer)
+
+    def _ask(self, message: bytes, seconds: float) -> bytes:
         evaluator = self._take()
         try:
-            answer = evaluator.ask(message, limits.seconds)
+            answer = evaluator.ask(message, seconds)
         except BaseException:  # noqa: BLE001 - overran, died, or this thread was interrupted: replace it
             self._replace(evaluator)
             raise
         self._idle.put(evaluator)
-        return _result(answer)
+        return answer
 
     def _take(self) -> _Evaluator:
         evaluator = self._idle.get()
         with self._processes:
             if evaluator is not None and evaluator.process.is_alive():
                 return evaluator
-        evaluator = self._renew(evaluator)  # it died while idle (killed, or by the OOM killer), or never started
-        if evaluator is None:
+        try:  # it died while idle (killed, or by the OOM killer), or never started
+            return self._renew(evaluator)
+        except Exception as error:  # noqa: BLE001 - no process can be made now (limits, a broken forkserver)
             self._idle.put(None)
-            raise SandboxError("no script evaluator process could be started")
-        return evaluator
+            raise SandboxError(f"no script evaluator process could be started: {error}") from None
 
-    def _replace(self, evaluator: _Evaluator) -> None:
-        self._idle.put(self._renew(evaluator))
+    def _replace(self, evaluator: _Evaluator | None) -> None:
+        try:
+            self._idle.put(self._renew(evaluator))
+        except Exception:  # noqa: BLE001 - the slot tries again when next taken, and says why then
+            self._idle.put(None)
 
-    def _renew(self, evaluator: _Evaluator | None) -> _Evaluator | None:
-        """Stop `evaluator` if there is one and start another (None if no process can be made now: the slot
-        tries again when next taken)."""
+    def _renew(self, evaluator: _Evaluator | None) -> _Evaluator:
+        """Stop `evaluator` if there is one, and start another."""
         with self._processes:
             if evaluator is not None:
                 evaluator.stop()
                 self.evaluators.remove(evaluator)
-            try:
-                evaluator = _Evaluator()
-            except OSError:
-                return None
+            evaluator = _Evaluator()
             self.evaluators.append(evaluator)
             return evaluator
 

@@ -68,17 +68,25 @@ _ATOMS = frozenset({type(None), bool, int, float, complex, str, bytes, _dt.date,
 _STORABLE = (type(None), bool, int, float, str, _dt.date, _dt.datetime, _dt.timedelta)
 
 
-def is_data(value: Any) -> bool:
-    """Whether `value` is plain data (numbers, text, dates, containers of them, errors about them): what may be
-    turned into text or sent between processes. Exact types: a subclass could print anything."""
+_DATA = object()
+
+
+def _not_data(value: Any) -> Any:
+    """The first part of `value` that is not plain data, or _DATA if it all is. Exact types: a subclass could
+    print anything."""
     kind = type(value)
     if kind in _ATOMS:
-        return True
-    if kind in (list, tuple, set, frozenset):
-        return all(map(is_data, value))
-    if kind is dict:
-        return all(map(is_data, value)) and all(map(is_data, value.values()))
-    return isinstance(value, BaseException) and is_data(value.args)
+        return _DATA
+    if kind in (list, tuple, set, frozenset, dict):
+        parts = (*value, *value.values()) if kind is dict else value
+        return next((found for found in map(_not_data, parts) if found is not _DATA), _DATA)
+    return _not_data(value.args) if isinstance(value, BaseException) else value
+
+
+def is_data(value: Any) -> bool:
+    """Whether `value` is plain data (numbers, text, dates, containers of them, errors about them): what may be
+    turned into text or sent between processes."""
+    return _not_data(value) is _DATA
 
 
 def check_storable(name: str, value: Any) -> None:
@@ -99,8 +107,9 @@ def check_storable(name: str, value: Any) -> None:
 
 def _as_text(what: str, value: Any) -> Any:
     """`value` itself, if turning it into text shows only data."""
-    if not is_data(value):
-        raise SandboxError(f"{what} of a {type(value).__name__} is not allowed: only data (numbers, text, dates, "
+    found = _not_data(value)
+    if found is not _DATA:
+        raise SandboxError(f"{what} of a {type(found).__name__} is not allowed: only data (numbers, text, dates, "
                            "lists, dicts) can be turned into text")
     return value
 
