@@ -122,7 +122,7 @@ class _Huge(Exception):
 _UNKNOWN = object()  # not a constant: data decides at run time
 _TOO_MANY_DIGITS = "{text} would compute a number of about {digits:,} digits (numbers in diagram code have at most " \
                    f"{MAX_DIGITS:,})"
-_SEQUENCES = {str: "a text of {:,} characters", bytes: "bytes of {:,}", tuple: "a tuple of {:,} items",
+_SEQUENCES: dict[type, str] = {str: "a text of {:,} characters", bytes: "bytes of {:,}", tuple: "a tuple of {:,} items",
               list: "a list of {:,} items"}
 
 

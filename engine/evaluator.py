@@ -34,6 +34,7 @@ DEFAULT_MEMORY_MB = 256
 DEFAULT_PROCESSES = 2
 
 _CONTEXT = multiprocessing.get_context("forkserver")
+_PROCESSES = threading.Lock()  # multiprocessing's bookkeeping of child processes is not thread-safe
 _READY = b"ready"
 _START_SECONDS = 60.0  # a cold start imports the server's main module (multiprocessing does) on a busy machine
 _ERRORS = {"SandboxError": SandboxError, "ScriptTimeout": ScriptTimeout}
@@ -140,7 +141,8 @@ class _Evaluator:
         """Start it and wait until it is ready, so that its start-up never counts against a script's time."""
         ours, theirs = _CONTEXT.Pipe()
         self.process = _CONTEXT.Process(target=serve, args=(theirs,), name="kesu-evaluator", daemon=True)
-        self.process.start()
+        with _PROCESSES:
+            self.process.start()
         theirs.close()
         self.connection = ours
         try:
@@ -165,16 +167,22 @@ class _Evaluator:
         raise ScriptTimeout(f"stopped after {seconds:g} s (time limit)")
 
     def _death(self) -> SandboxError:
-        self.process.join(1)
+        with _PROCESSES:
+            self.process.join(1)
         code = self.process.exitcode
         if code == -signal.SIGXCPU:
             return ScriptTimeout("stopped when its CPU time ran out (time limit)")
         how = f"killed by {signal.Signals(-code).name}" if code and code < 0 else f"exit status {code}"
-        return SandboxError(f"the script evaluator stopped ({how}); the script may need more memory than allowed")
+        return SandboxError(f"the script evaluator stopped ({how})")
+
+    def alive(self) -> bool:
+        with _PROCESSES:
+            return self.process.is_alive()
 
     def stop(self) -> None:
-        self.process.kill()
-        self.process.join()
+        with _PROCESSES:
+            self.process.kill()
+            self.process.join()
         self.connection.close()
 
 
@@ -185,7 +193,6 @@ class EvaluatorPool:
 
     def __init__(self, size: int) -> None:
         self._idle: queue.SimpleQueue[_Evaluator | None] = queue.SimpleQueue()
-        self._processes = threading.Lock()  # multiprocessing's bookkeeping of children is not thread-safe
         self.evaluators: list[_Evaluator] = []  # the live ones, for tests and diagnostics
         for _ in range(size):
             self._replace(None)
@@ -214,9 +221,8 @@ class EvaluatorPool:
 
     def _take(self) -> _Evaluator:
         evaluator = self._idle.get()
-        with self._processes:
-            if evaluator is not None and evaluator.process.is_alive():
-                return evaluator
+        if evaluator is not None and evaluator.alive():
+            return evaluator
         try:  # it died while idle (killed, or by the OOM killer), or never started
             return self._renew(evaluator)
         except Exception as error:  # noqa: BLE001 - no process can be made now (limits, a broken forkserver)
@@ -231,13 +237,12 @@ class EvaluatorPool:
 
     def _renew(self, evaluator: _Evaluator | None) -> _Evaluator:
         """Stop `evaluator` if there is one, and start another."""
-        with self._processes:
-            if evaluator is not None:
-                evaluator.stop()
-                self.evaluators.remove(evaluator)
-            evaluator = _Evaluator()
-            self.evaluators.append(evaluator)
-            return evaluator
+        if evaluator is not None:
+            evaluator.stop()
+            self.evaluators.remove(evaluator)
+        evaluator = _Evaluator()
+        self.evaluators.append(evaluator)
+        return evaluator
 
 
 _pools: dict[int, EvaluatorPool] = {}
@@ -257,11 +262,11 @@ def _forget_parent_pools() -> None:
     """In a process forked from one that had evaluators (a gunicorn or Celery worker forked after its master
     evaluated): those and their forkserver are the parent's children, not ours; start afresh on first use.
     multiprocessing has no public way to drop an inherited forkserver, hence the private fields."""
-    global _pools_lock
+    global _pools_lock, _PROCESSES
     _pools.clear()
-    _pools_lock = threading.Lock()
+    _pools_lock, _PROCESSES = threading.Lock(), threading.Lock()
     process._children.clear()  # type: ignore[attr-defined]
-    server = forkserver._forkserver  # type: ignore[attr-defined]
+    server: Any = forkserver._forkserver  # type: ignore[attr-defined]
     if server._forkserver_alive_fd is not None:
         os.close(server._forkserver_alive_fd)
     server._forkserver_pid = server._forkserver_address = server._forkserver_alive_fd = None

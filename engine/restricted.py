@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import datetime as _dt
 import math
+import pickle
 import re
 import traceback
 from collections.abc import Callable
@@ -276,6 +277,7 @@ def _compile(source: str, mode: Mode) -> CodeType:
     if result.errors:
         raise SandboxError("; ".join(result.errors))
     _refuse_what_runs_badly(ast.parse(source, mode=mode))
+    assert result.code is not None  # compiled, as there were no errors
     return result.code
 
 
@@ -324,13 +326,19 @@ class Request:
     source: str
     context: dict[str, Any]
     external: dict[str, Any]
-    moment: _dt.datetime | None = None  # the step's time and the company's calendar: sent only when
-    calendar: BusinessCalendar | None = None  # the code names today, now or deadline
+    moment: _dt.datetime | None = None  # the step's time and the company's calendar (pickled): sent only
+    calendar: bytes | None = None  # when the code names today, now or deadline
+
+
+# A calendar holds every public holiday: pickled once in the server, unpickled once in each evaluator.
+pickled_calendar = lru_cache(maxsize=64)(pickle.dumps)
+_unpickled_calendar = lru_cache(maxsize=64)(pickle.loads)
 
 
 def perform(request: Request) -> Any:
     """What evaluate_here gives in the server, computed in an evaluator: an expression's value must be data."""
-    with calendar_of(lambda: request.calendar or china(), request.moment):
+    calendar = _unpickled_calendar(request.calendar) if request.calendar else china()
+    with calendar_of(lambda: calendar, request.moment):
         result = evaluate_here(request.mode, request.source, request.context, request.external)
     if not is_data(result):
         raise SandboxError(f"the expression gives a {type(result).__name__}, not data")

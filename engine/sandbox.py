@@ -32,14 +32,17 @@ from engine.restricted import (
     is_iso_literal,
     names_clock,
     now,
+    pickled_calendar,
     script_line,
 )
+
+DEFAULT_LIMITS = Limits()
 
 
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     """SpiffWorkflow script environment: bounded code in-process, the rest in an evaluator process."""
 
-    def __init__(self, limits: Limits = Limits()) -> None:
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
         super().__init__(SANDBOX_GLOBALS)
         self.limits = limits
 
@@ -58,7 +61,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
             return evaluate_here(mode, source, context, external)
         clock = names_clock(code)
         request = Request(mode, source, context, external, now() if clock else None,
-                          current_calendar() if clock else None)
+                          pickled_calendar(current_calendar()) if clock else None)
         return evaluator.pool(self.limits.processes).run(request, self.limits)
 
 
@@ -82,7 +85,7 @@ def _describe(error: BaseException) -> str:
 class SandboxScriptEngine(PythonScriptEngine):
     """The script engine every workflow runs with; also reads bare ISO 8601 timer literals."""
 
-    def __init__(self, limits: Limits = Limits()) -> None:
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
         super().__init__(environment=SandboxEnvironment(limits))
 
     def validate(self, expression: str) -> None:

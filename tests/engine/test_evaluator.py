@@ -129,12 +129,13 @@ def test_more_bombs_at_once_than_evaluators_all_stop_and_the_pool_recovers(datab
 
 def test_memory_limit_applies_to_each_evaluation(engine):
     script = "size = len('a' * (megabytes * 2**20))"
-    small = SandboxEnvironment(Limits(seconds=5, memory_mb=64, processes=engine.script_engine.environment.limits.processes))
+    processes = engine.script_engine.environment.limits.processes
+    small = SandboxEnvironment(Limits(seconds=5, memory_mb=64, processes=processes))
     with pytest.raises(MemoryError, match="more than the 64 MB"), must_return_within(30):
         small.execute(script, {"megabytes": 100})
     context = {"megabytes": 100}
     with must_return_within(30):
-        SandboxEnvironment(Limits(seconds=5, memory_mb=256)).execute(script, context)
+        SandboxEnvironment(Limits(seconds=5, memory_mb=256, processes=processes)).execute(script, context)
     assert context == {"megabytes": 100, "size": 100 * 2**20}
 
 

