@@ -3,13 +3,13 @@ enforces CPU time and memory and the server can kill it. One C-level operation (
 cannot be interrupted inside the server; here it only costs an evaluator.
 
 Each OS process that runs steps (a gunicorn or Celery worker, the dev server with its embedded worker thread)
-lazily starts its own small pool, from a forkserver that has this module preloaded: an evaluator starts light
-(it is not a copy of the app) and a replacement starts in milliseconds. An evaluator caps its address space at
-its own baseline plus the memory limit (RLIMIT_AS: a huge allocation fails there as a MemoryError) and, as a
-backstop, its CPU time per evaluation (RLIMIT_CPU). The server waits at most the time limit for an answer, then
-SIGKILLs the evaluator and starts another, so every other request goes on being served meanwhile. An idle
-evaluator exits when the server goes away (EOF on its pipe). Answers are unpickled as plain data only: the
-evaluator ran untrusted code.
+lazily starts its own small pool, from a forkserver that has this module preloaded (engine.forkserver): an
+evaluator starts light (it is not a copy of the app) and a replacement starts in milliseconds. An evaluator caps
+its address space at its own baseline plus the memory limit (RLIMIT_AS: a huge allocation fails there as a
+MemoryError) and, as a backstop, its CPU time per evaluation (RLIMIT_CPU). The server waits at most the time
+limit for an answer, then SIGKILLs the evaluator and starts another, so every other request goes on being served
+meanwhile. An idle evaluator exits when the server goes away (EOF on its pipe). Answers are unpickled as plain
+data only: the evaluator ran untrusted code.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from multiprocessing import forkserver, process
 from multiprocessing.connection import Connection
 from typing import Any
 
-from engine.restricted import Request, SandboxError, ScriptTimeout, is_data, perform, script_line
+from engine.restricted import Request, SandboxError, ScriptTimeout, perform, script_line, without_objects
 
 DEFAULT_TIME_LIMIT = 2.0
 DEFAULT_MEMORY_MB = 256
@@ -36,7 +36,7 @@ DEFAULT_PROCESSES = 2
 _CONTEXT = multiprocessing.get_context("forkserver")
 _PROCESSES = threading.Lock()  # multiprocessing's bookkeeping of child processes is not thread-safe
 _READY = b"ready"
-_START_SECONDS = 60.0  # a cold start imports the server's main module (multiprocessing does) on a busy machine
+_START_SECONDS = 60.0  # the first start also starts the forkserver, importing this module, on a busy machine
 _ERRORS = {"SandboxError": SandboxError, "ScriptTimeout": ScriptTimeout}
 _DATA_CLASSES = frozenset({("datetime", name) for name in ("date", "datetime", "time", "timedelta", "timezone")}
                           | {("builtins", name) for name in ("complex", "set", "frozenset")})
@@ -73,8 +73,9 @@ def _limit(baseline: int, limits: Limits) -> None:
 def _answer(request: Request, limits: Limits) -> bytes:
     try:
         return pickle.dumps(("ok", perform(request)))
-    except BaseException as error:  # noqa: BLE001 - whatever diagram code raises goes back to the server
-        args = error.args if is_data(error.args) else ()  # an object's text could show an address
+    except BaseException as raised:  # noqa: BLE001 - whatever diagram code raises goes back to the server
+        error = without_objects(raised)
+        args = error.args
         if isinstance(error, MemoryError) and not args:
             args = (f"the script needs more than the {limits.memory_mb} MB it may use",)
         return pickle.dumps(("error", type(error).__name__, args, script_line(error)))
@@ -253,7 +254,7 @@ def pool(size: int) -> EvaluatorPool:
     """This OS process's pool of `size` evaluators, started on first use."""
     with _pools_lock:
         if size not in _pools:
-            _CONTEXT.set_forkserver_preload([__name__])
+            _CONTEXT.set_forkserver_preload(["engine.forkserver"])
             _pools[size] = EvaluatorPool(size)
         return _pools[size]
 

@@ -345,6 +345,19 @@ def perform(request: Request) -> Any:
     return result
 
 
+def without_objects(error: BaseException) -> BaseException:
+    """`error` itself, or, when its arguments hold functions, modules or other objects (whose text would show
+    memory addresses), one of its type without them (a SandboxError naming the type if that needs arguments)."""
+    if is_data(error.args):
+        return error
+    try:
+        bare = type(error)()
+    except Exception:  # noqa: BLE001 - a type whose constructor wants arguments
+        bare = SandboxError(type(error).__name__)
+    bare.script_line = script_line(error)  # type: ignore[attr-defined]
+    return bare
+
+
 def script_line(error: BaseException) -> int:
     """The line of diagram code an error was raised on (0 when unknown); errors that come back from an evaluator
     carry it as `script_line`."""

@@ -34,6 +34,7 @@ from engine.restricted import (
     now,
     pickled_calendar,
     script_line,
+    without_objects,
 )
 
 DEFAULT_LIMITS = Limits()
@@ -58,7 +59,13 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     def _run(self, mode: Mode, source: str, context: dict[str, Any], external: dict[str, Any]) -> Any:
         code = compile_code(source, mode)  # sandbox refusals are raised here, before any process is involved
         if is_bounded(source, mode):
-            return evaluate_here(mode, source, context, external)
+            try:
+                return evaluate_here(mode, source, context, external)
+            except Exception as error:  # noqa: BLE001 - re-raised, without objects in its text
+                bare = without_objects(error)
+                if bare is error:
+                    raise
+                raise bare from None
         clock = names_clock(code)
         request = Request(mode, source, context, external, now() if clock else None,
                           pickled_calendar(current_calendar()) if clock else None)

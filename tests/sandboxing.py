@@ -42,6 +42,7 @@ RAISED = {
     "system-exit": ("raise SystemExit(3)", "SystemExit: 3"),
     "keyboard-interrupt": ("raise KeyboardInterrupt", "KeyboardInterrupt"),
     "error-holding-an-object": ("raise ValueError(math)", "ValueError"),
+    "error-holding-a-method-in-the-server": ("x = {}[''.join]", "KeyError"),
     "class-statement": ("class Record:\n    pass", "class statements are not allowed"),
     "timeout": ("while True:\n    pass", "time limit"),
     "line-in-the-server": ("x = 1\ny = undefined_name", "line 2: y = undefined_name"),

@@ -182,8 +182,13 @@ SERVER = textwrap.dedent("""
 
 
 def serve(mode: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", SERVER, mode], cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    """SERVER in a new Python reading it from its stdin: a main script no evaluator could re-run (multiprocessing
+    would have each re-run it; engine.forkserver spares them)."""
+    server = subprocess.Popen([sys.executable, "-", mode], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    server.stdin.write(SERVER)
+    server.stdin.close()
+    return server
 
 
 def test_idle_evaluators_exit_when_their_server_process_dies():
@@ -201,7 +206,8 @@ def test_idle_evaluators_exit_when_their_server_process_dies():
 def test_a_process_forked_after_using_evaluators_starts_its_own_and_both_go_on():
     server = serve("fork")
     try:
-        output, _ = server.communicate(timeout=120)
+        server.wait(timeout=120)  # its few lines of output fit in the pipe
+        output = server.stdout.read()
     finally:
         server.kill()
     parents, children, status, parent_again = output.splitlines()
