@@ -50,6 +50,11 @@ class Limits:
     memory_mb: int = DEFAULT_MEMORY_MB
     processes: int = DEFAULT_PROCESSES
 
+    def __post_init__(self) -> None:
+        """A server misconfigured so would wait for ever for an evaluator: refuse to start instead."""
+        if self.seconds <= 0 or self.memory_mb <= 0 or self.processes < 1:
+            raise ValueError(f"script limits must be positive, with at least one evaluator process: {self}")
+
 
 # -- in the evaluator -------------------------------------------------------------------------------------------
 

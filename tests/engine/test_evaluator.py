@@ -22,6 +22,7 @@ from engine.calendar import BusinessCalendar, calendar_of
 from engine.errors import ProcessError
 from engine.evaluator import Limits
 from engine.restricted import SandboxError, ScriptTimeout
+from engine.runtime import Engine
 from engine.sandbox import SandboxEnvironment
 from sandboxing import evaluator_pids, must_return_within, scripted
 from test_cost import shipped_expressions
@@ -213,3 +214,9 @@ def test_a_process_forked_after_using_evaluators_starts_its_own_and_both_go_on()
     parents, children, status, parent_again = output.splitlines()
     assert (status, parent_again) == ("0", "True")
     assert not set(parents.split()) & set(children.split())
+
+
+@pytest.mark.parametrize("limits", [{"script_processes": 0}, {"script_memory_limit": 0}, {"script_time_limit": 0}])
+def test_limits_that_would_stall_every_script_are_refused_when_the_engine_is_built(limits):
+    with pytest.raises(ValueError, match="script limits"):
+        Engine(**limits)
