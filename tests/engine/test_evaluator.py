@@ -195,7 +195,8 @@ def serve(mode: str) -> subprocess.Popen:
 def test_idle_evaluators_exit_when_their_server_process_dies():
     server = serve("wait")
     try:
-        pids = [int(pid) for pid in server.stdout.readline().split()]
+        with must_return_within(60):
+            pids = [int(pid) for pid in server.stdout.readline().split()]
         assert len(pids) == 2 and not any(map(gone, pids))
         server.kill()
         server.wait(timeout=30)
