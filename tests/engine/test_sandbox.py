@@ -1,5 +1,7 @@
-"""Diagram scripts and conditions run in a sandbox: escapes are refused when publishing, fail harmlessly
-when they run anyway, and a failing step saves nothing and leaves the case in an error state.
+"""Diagram scripts and conditions run in a sandbox: escapes and code too large to run are refused when
+publishing, fail harmlessly when they run anyway (bombs stop within the time and memory limits), a failing step
+saves nothing and leaves the case in an error state whatever the script raised, and no text a script makes or
+keeps shows a function, module or object.
 
 The diagram (diagrams/script_and_gateway.bpmn): prepare (Quality, field `amount`) → compute (script)
 → gw_big (flow_big has the condition) → review_big / review_small.
@@ -121,17 +123,17 @@ def snapshot(database, instance_id: int) -> tuple:
 
 
 def fails_and_stops_the_case(database, engine, acme, xml: bytes, checked: bool, element: str,
-                             named: str | tuple[str, ...], amount: int = 10) -> ProcessError:
-    """Complete `prepare` so that the step runs the diagram's code: it must fail in time, naming the element and
-    `named` (or one of them), save nothing, and once recorded leave the case in the error state, refusing further
-    steps."""
+                             named: str | tuple[str, ...]) -> ProcessError:
+    """Complete `prepare` (amount 10) so that the step runs the diagram's code: it must fail in time, naming the
+    element and `named` (or one of them), save nothing, and once recorded leave the case in the error state,
+    refusing further steps."""
     instance_id, task_id = start_scripted(database, engine, acme, xml, checked)
     before = snapshot(database, instance_id)
     quality = acme.actor("quality")
 
     with pytest.raises(ProcessError) as failed, must_return_within(10):
         with database.session() as s:
-            engine.complete(s, task_id, quality, {"amount": amount})
+            engine.complete(s, task_id, quality, {"amount": 10})
     error = failed.value
     assert (error.element_id, error.instance_id) == (element, instance_id)
     alternatives = (named,) if isinstance(named, str) else named
@@ -147,7 +149,7 @@ def fails_and_stops_the_case(database, engine, acme, xml: bytes, checked: bool, 
         assert (last.type, last.element_id, last.data["message"]) == ("error", element, str(error))
     with pytest.raises(Conflict) as stopped:
         with database.session() as s:
-            engine.complete(s, task_id, quality, {"amount": amount})
+            engine.complete(s, task_id, quality, {"amount": 10})
     assert stopped.value.code == "case_stopped"
     return error
 
