@@ -60,7 +60,9 @@ def _extensions(app: Flask) -> None:
     app.extensions["kesu.db"] = database
     app.extensions["kesu.engine"] = Engine(script_time_limit=app.config["SCRIPT_TIME_LIMIT"],
                                            form_resolver=field_specs, directory=UserDirectory(),
-                                           calendars=company_calendar, observers=(sla.on_step, on_step))
+                                           calendars=company_calendar, observers=(sla.on_step, on_step),
+                                           script_memory_limit=app.config["SCRIPT_MEMORY_LIMIT"],
+                                           script_processes=app.config["SCRIPT_PROCESSES"])
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     csrf.init_app(app)
     login_manager.init_app(app)

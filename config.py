@@ -29,6 +29,8 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "UTC"
     LANGUAGES = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "English"}
     SCRIPT_TIME_LIMIT = float(os.environ.get("KESU_SCRIPT_TIME_LIMIT", "2"))
+    SCRIPT_MEMORY_LIMIT = int(os.environ.get("KESU_SCRIPT_MEMORY_LIMIT", "256"))  # MB per script evaluator process
+    SCRIPT_PROCESSES = int(os.environ.get("KESU_SCRIPT_PROCESSES", "2"))  # script evaluators per server process
     API_TOKEN_LIFETIME = timedelta(days=float(os.environ.get("KESU_API_TOKEN_DAYS", "30")))
     # Failed sign-ins allowed per account and per address before 429 (the `limits` notation), counted in Redis
     # when KESU_REDIS_URL is set (every process and machine together), else in each process's memory.

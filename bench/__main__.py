@@ -1,8 +1,9 @@
 """`python -m bench` (or `make bench`): prints, in one run, the step costs the issue sets targets for.
 
 (a) raw SpiffWorkflow steps, (b) full completions with persistence (SQLite, PostgreSQL, HTTP) and
-(c) the reopen loop at round 1 vs round N, then the ratios, (d) the auditor's pages and (e) the latency of
-timers due at once. It only measures and prints.
+(c) the reopen loop at round 1 vs round N, then the ratios, (d) the auditor's pages, (e) the latency of
+timers due at once and (f) diagram code per call, in the server vs in an evaluator process. It only measures and
+prints.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import loop, persisted, raw, replay, report, timers, world
+from bench import loop, persisted, raw, replay, report, scripts, timers, world
 from bench.machine import describe, load
 from bench.report import Ratio, Skipped, ratio_of
 from bench.stats import Samples
@@ -33,10 +34,12 @@ class Plan:
     window: int  # rounds at each end of the loop whose steps are compared
     replays: int  # samples of each replay measurement
     timers: int  # timers due at the same moment
+    scripts: int  # samples of each kind of diagram code call
 
 
-FULL = Plan(raw_cases=200, engine_cases=60, http_cases=40, rounds=500, window=20, replays=10, timers=1000)
-QUICK = Plan(raw_cases=20, engine_cases=5, http_cases=5, rounds=30, window=5, replays=2, timers=100)
+FULL = Plan(raw_cases=200, engine_cases=60, http_cases=40, rounds=500, window=20, replays=10, timers=1000,
+            scripts=100)
+QUICK = Plan(raw_cases=20, engine_cases=5, http_cases=5, rounds=30, window=5, replays=2, timers=100, scripts=10)
 
 
 def arguments() -> argparse.Namespace:
@@ -115,7 +118,7 @@ def ratios(raw_rows: list[Samples], persisted_rows: list, result: loop.LoopResul
 
 
 def print_table(plan: Plan, raw_rows: list[Samples], persisted_rows: list, result: loop.LoopResult,
-                replay_rows: list[Samples], timer_row: Samples) -> None:
+                replay_rows: list[Samples], timer_row: Samples, script_rows: list[Samples]) -> None:
     print(report.header())
     print(report.section("(a) raw SpiffWorkflow step: complete one user task + do_engine_steps (straight path, 10 tasks)"))
     print("\n".join(report.row(r) for r in raw_rows))
@@ -131,6 +134,9 @@ def print_table(plan: Plan, raw_rows: list[Samples], persisted_rows: list, resul
     print("\n".join(report.row(r) for r in replay_rows))
     print(report.section("(e) timers due at once: fired - due time (target: within 2 s), embedded worker, SQLite"))
     print(report.row(timer_row))
+    print(report.section("(f) diagram code per call: in the server (engine.cost proves it bounded) vs in an evaluator "
+                         "process"))
+    print("\n".join(report.row(r) for r in script_rows))
 
 
 def main() -> None:
@@ -147,7 +153,8 @@ def main() -> None:
         result = measure_loop(plan, Path(folder))
         replay_rows = measure_replay(plan, Path(folder))
         timer_row = measure_timers(plan, Path(folder))
-    print_table(plan, raw_rows, persisted_rows, result, replay_rows, timer_row)
+    script_rows = scripts.run(plan.scripts)
+    print_table(plan, raw_rows, persisted_rows, result, replay_rows, timer_row, script_rows)
     print(f"\ntook {time.monotonic() - started:.0f} s; load average {load()} at the end. cpu ms: this process's "
           "CPU time per sample (median); wall well above it means waiting, for the database or for a CPU.")
 

@@ -32,7 +32,9 @@ from engine.assignment import Assignment, assign
 from engine.calendar import BusinessCalendar, calendar_of, china
 from engine.errors import Conflict, Forbidden, NotFound, ProcessError
 from engine.records import Event, InboxTask, Instance, ProcessVersion, TaskCandidate
-from engine.sandbox import DEFAULT_TIME_LIMIT, SandboxError, SandboxScriptEngine
+from engine.evaluator import DEFAULT_MEMORY_MB, DEFAULT_PROCESSES, DEFAULT_TIME_LIMIT, Limits
+from engine.restricted import SandboxError
+from engine.sandbox import SandboxScriptEngine
 from engine.specs import CompiledProcess, FieldSpec, SpecCache, TaskMeta
 from engine.views import Actor
 
@@ -191,7 +193,7 @@ class Step:
         task = getattr(error, "task", None)
         element = _element(task) if task is not None else None
         name = self.process.element_names.get(element or "", {}).get("", "")
-        detail = str(error).split("\n")[0]
+        detail = str(error).split("\n")[0].removesuffix(". ")  # SpiffWorkflow ends a message without notes so
         cause = getattr(error, "exception", None) or error.__context__
         if cause is not None and str(cause) not in detail:
             detail = f"{detail}: {type(cause).__name__}: {cause}"
@@ -348,9 +350,10 @@ class Engine:
     def __init__(self, specs: SpecCache | None = None, script_time_limit: float = DEFAULT_TIME_LIMIT,
                  form_resolver: FormResolver | None = None, directory: Directory | None = None,
                  clock: Callable[[], datetime] = utcnow, calendars: CalendarResolver | None = None,
-                 observers: tuple[Observer, ...] = ()) -> None:
+                 observers: tuple[Observer, ...] = (), script_memory_limit: int = DEFAULT_MEMORY_MB,
+                 script_processes: int = DEFAULT_PROCESSES) -> None:
         self.specs = specs or SpecCache()
-        self.script_engine = SandboxScriptEngine(script_time_limit)
+        self.script_engine = SandboxScriptEngine(Limits(script_time_limit, script_memory_limit, script_processes))
         self.form_resolver = form_resolver
         self.directory = directory
         self.clock = clock

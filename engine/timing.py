@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timezone
 from SpiffWorkflow.task import Task
 
 from engine.calendar import BusinessCalendar, calendar_of, parse_business
-from engine.sandbox import duration_end, is_iso_literal
+from engine.restricted import duration_end, is_iso_literal
 
 END_OF_DAY = time(23, 59)  # what a due date given as a bare date means
 

@@ -21,7 +21,7 @@ from engine.assignment import expression_of, is_dynamic
 from engine.calendar import parse_business
 from engine.flowgraph import graph_problems, kind_name, local_name
 from engine.periodic import start_events, start_timer
-from engine.sandbox import SandboxError, compile_expression, compile_script, is_iso_literal
+from engine.restricted import SandboxError, compile_expression, compile_script, is_iso_literal
 from engine.specs import BPMN_NS, FIELD_TYPES, CompiledProcess, compile_process, content_hash, executable_process_ids
 from engine.xmlload import DiagramError, Problem, load_xml
 

@@ -13,7 +13,7 @@ from engine.errors import ProcessError
 from engine.publishing import publish
 from engine.records import InboxTask, Instance
 from engine.runtime import Engine
-from engine.sandbox import deadline
+from engine.restricted import deadline
 from engine.validation import check_diagram
 from engine.views import Actor
 from engine.xmlload import DiagramError

@@ -1,16 +1,15 @@
-"""Diagram scripts and conditions run in a sandbox: escapes are refused when publishing, fail harmlessly
-when they run anyway, and a failing step saves nothing and leaves the case in an error state.
+"""Diagram scripts and conditions run in a sandbox: escapes and code too large to run are refused when
+publishing, fail harmlessly when they run anyway (bombs stop within the time and memory limits), a failing step
+saves nothing and leaves the case in an error state whatever the script raised, and no text a script makes or
+keeps shows a function, module or object.
 
 The diagram (diagrams/script_and_gateway.bpmn): prepare (Quality, field `amount`) → compute (script)
 → gw_big (flow_big has the condition) → review_big / review_small.
 """
 from __future__ import annotations
 
-import contextlib
-import signal
 from datetime import datetime
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import pytest
 import sqlalchemy as sa
@@ -22,59 +21,19 @@ from engine import serializer
 from engine.errors import Conflict, ProcessError
 from engine.publishing import publish
 from engine.records import Event, InboxTask, Instance, ProcessVersion
-from engine.sandbox import SandboxScriptEngine, is_iso_literal
+from engine.restricted import SandboxError, is_iso_literal, script_line
+from engine.sandbox import SandboxScriptEngine
 from engine.specs import compile_process, content_hash
 from engine.validation import check_diagram
 from engine.xmlload import DiagramError, load_xml
+from sandboxing import (RAISED, evaluator_pids, killing_the_busy_evaluator, must_return_within, scripted,
+                        start_scripted)
 
 DIAGRAMS = Path(__file__).parent / "diagrams"
 GROUPS = ("Customer Service", "Handling Department", "Quality", "Management")
 IMPORT_OS = "__import__('os').system('true')"
 SUBCLASSES = "().__class__.__base__.__subclasses__()"
 OPEN_FILE = "open('/etc/passwd').read()"
-
-
-def scripted(script: str = "total = amount * 2", condition: str = "total > 100") -> bytes:
-    """The test diagram with this script and this condition on flow_big."""
-    text = (DIAGRAMS / "script_and_gateway.bpmn").read_text(encoding="utf-8")
-    return text.replace("SCRIPT", escape(script)).replace("CONDITION", escape(condition)).encode("utf-8")
-
-
-def publish_unchecked(session, company_id: int, xml: bytes) -> ProcessVersion:
-    """Store a version without check_diagram, like one published before a sandbox rule existed."""
-    latest = session.scalar(sa.select(sa.func.max(ProcessVersion.version)).where(
-        ProcessVersion.company_id == company_id, ProcessVersion.process_key == "scripted")) or 0
-    version = ProcessVersion(company_id=company_id, process_key="scripted", version=latest + 1, name="Scripted",
-                             content_hash=content_hash(xml), bpmn_xml=xml.decode("utf-8"))
-    session.add(version)
-    session.flush()
-    return version
-
-
-class Hung(BaseException):
-    """Raised by the guard below; a BaseException so no `except Exception` in the engine can swallow it."""
-
-
-@contextlib.contextmanager
-def must_return_within(seconds: float):
-    """Turn a hang into a test failure instead of a stuck test run (a liveness guard, not a timing check).
-
-    The interruption itself wakes the sandbox's trace function, which may then report its own time-out, so
-    whatever the step raised, having had to interrupt it fails the test."""
-    interrupted = []
-
-    def interrupt(signum, frame):
-        interrupted.append(True)
-        raise Hung()
-    previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if interrupted:
-            pytest.fail(f"still running after {seconds:g} s: the script time limit did not stop it")
 
 
 def version_count(database) -> int:
@@ -92,9 +51,16 @@ def version_count(database) -> int:
     ("condition", f"len({SUBCLASSES}) > 0", "flow_big", "__class__"),
     ("script", f"x = {OPEN_FILE}", "compute", "open"),
     ("condition", f"{OPEN_FILE} != ''", "flow_big", "open"),
+    ("condition", "10**10**10 > 1", "flow_big", "10 ** 10 ** 10 would compute a number of about 10,000,000,000 digits"),
+    ("script", "x = 2**10**9", "compute", "2 ** 10 ** 9 would compute a number of about 301,029,996 digits"),
+    ("script", "x = pow(10, 10**8)", "compute", "pow(10, 10 ** 8) would compute a number of about 100,000,000"),
+    ("script", "x = 'a' * 10**10", "compute", "'a' * 10 ** 10 would make a text of 10,000,000,000 characters"),
+    ("condition", "len([0] * 10**9) > 0", "flow_big", "[0] * 10 ** 9 would make a list of 1,000,000,000 items"),
+    ("script", "class Record:\n    pass", "compute", "class statements are not allowed"),
 ], ids=["import-script", "import-condition", "subclasses-script", "subclasses-condition", "open-script",
-        "open-condition"])
-def test_publishing_refuses_sandbox_escapes_naming_the_element(database, acme, where, code, element, named):
+        "open-condition", "power-tower", "huge-power", "huge-pow", "huge-text", "huge-list", "class"])
+def test_publishing_refuses_sandbox_escapes_and_code_too_large_to_run_naming_the_element(
+        database, acme, where, code, element, named):
     before = version_count(database)
     with pytest.raises(DiagramError) as refused:
         with database.session() as s:
@@ -147,16 +113,6 @@ def test_escapes_compiled_past_the_check_fail_harmlessly_at_run_time(engine, tmp
 
 # -- run time, through the engine ---------------------------------------------------------------------------
 
-def start_scripted(database, engine, acme, xml: bytes, checked: bool) -> tuple[int, str]:
-    """Publish (or store unchecked) and start the diagram; returns the instance id and its `prepare` task id."""
-    with database.session() as s:
-        version = publish(s, acme.id, xml, None, groups=GROUPS) if checked else publish_unchecked(s, acme.id, xml)
-        instance = engine.start(s, version, acme.actor("quality"), {}, business_key="SANDBOX-1")
-        row = s.scalar(sa.select(InboxTask).where(InboxTask.instance_id == instance.id))
-        assert row.element_id == "prepare"
-        return instance.id, row.id
-
-
 def snapshot(database, instance_id: int) -> tuple:
     """Everything a step would change: the instance row, its inbox and its events."""
     with database.session() as s:
@@ -164,6 +120,38 @@ def snapshot(database, instance_id: int) -> tuple:
         inbox = sorted(s.scalars(sa.select(InboxTask.element_id).where(InboxTask.instance_id == instance_id)))
         events = list(s.scalars(sa.select(Event.type).where(Event.instance_id == instance_id).order_by(Event.seq)))
         return (i.state, i.lock_version, i.event_count, i.status, i.updated_at), inbox, events
+
+
+def fails_and_stops_the_case(database, engine, acme, xml: bytes, checked: bool, element: str,
+                             named: str | tuple[str, ...]) -> ProcessError:
+    """Complete `prepare` (amount 10) so that the step runs the diagram's code: it must fail in time, naming the
+    element and `named` (or one of them), save nothing, and once recorded leave the case in the error state,
+    refusing further steps."""
+    instance_id, task_id = start_scripted(database, engine, acme, xml, checked)
+    before = snapshot(database, instance_id)
+    quality = acme.actor("quality")
+
+    with pytest.raises(ProcessError) as failed, must_return_within(10):
+        with database.session() as s:
+            engine.complete(s, task_id, quality, {"amount": 10})
+    error = failed.value
+    assert (error.element_id, error.instance_id) == (element, instance_id)
+    alternatives = (named,) if isinstance(named, str) else named
+    assert element in str(error) and any(text in str(error) for text in alternatives), str(error)
+    assert snapshot(database, instance_id) == before
+
+    with database.session() as s:
+        engine.record_error(s, error, quality)
+    with database.session() as s:
+        instance = s.get(Instance, instance_id)
+        assert (instance.status, instance.error_element, instance.error) == ("error", element, str(error))
+        last = s.scalars(sa.select(Event).where(Event.instance_id == instance_id).order_by(Event.seq.desc())).first()
+        assert (last.type, last.element_id, last.data["message"]) == ("error", element, str(error))
+    with pytest.raises(Conflict) as stopped:
+        with database.session() as s:
+            engine.complete(s, task_id, quality, {"amount": 10})
+    assert stopped.value.code == "case_stopped"
+    return error
 
 
 @pytest.mark.parametrize("where, code, checked, element, named", [
@@ -179,29 +167,43 @@ def snapshot(database, instance_id: int) -> tuple:
         "condition-zero-division", "unchecked-import", "unchecked-subclasses"])
 def test_failing_step_names_the_element_saves_nothing_and_the_case_goes_to_error(
         database, engine, acme, where, code, checked, element, named):
-    instance_id, task_id = start_scripted(database, engine, acme, scripted(**{where: code}), checked)
-    before = snapshot(database, instance_id)
-    quality = acme.actor("quality")
+    fails_and_stops_the_case(database, engine, acme, scripted(**{where: code}), checked, element, named)
 
-    with pytest.raises(ProcessError) as failed, must_return_within(5):
-        with database.session() as s:
-            engine.complete(s, task_id, quality, {"amount": 3})
-    error = failed.value
-    assert (error.element_id, error.instance_id) == (element, instance_id)
-    assert element in str(error) and named in str(error)
-    assert snapshot(database, instance_id) == before
 
-    with database.session() as s:
-        engine.record_error(s, error, quality)
-    with database.session() as s:
-        instance = s.get(Instance, instance_id)
-        assert (instance.status, instance.error_element, instance.error) == ("error", element, str(error))
-        last = s.scalars(sa.select(Event).where(Event.instance_id == instance_id).order_by(Event.seq.desc())).first()
-        assert (last.type, last.element_id, last.data["message"]) == ("error", element, str(error))
-    with pytest.raises(Conflict) as stopped:
-        with database.session() as s:
-            engine.complete(s, task_id, quality, {"amount": 3})
-    assert stopped.value.code == "case_stopped"
+# What a diagram stored unchecked may do to take a server down; `amount` is 10 when it runs. Those seen in the
+# code are refused before anything runs; the others are stopped by the evaluator's time or memory limit.
+BOMBS = {
+    "power-tower-condition": ("condition", "10**10**10 > 1", "gw_big", "10,000,000,000 digits"),
+    "data-power-tower-condition": ("condition", "10 ** 10 ** amount > 1", "gw_big", "time limit"),
+    "huge-text": ("script", "x = 'a' * 10**10", "compute", "10,000,000,000 characters"),
+    "data-huge-text": ("script", "x = 'a' * 10 ** amount", "compute", "MemoryError"),
+    "pow": ("script", "x = pow(10, 10 ** amount)", "compute", "time limit"),
+    "huge-join": ("script", "x = ','.join(['abc'] * 10 ** (amount - 2))", "compute", "MemoryError"),
+    "deep-recursion": ("script", "def down(n):\n    return down(n + 1)\nx = down(0)", "compute", "RecursionError"),
+    "endless-loop": ("script", "while True:\n    pass", "compute", "time limit"),
+    "memory-hog": ("script", "x = []\nwhile True:\n    x.append('a' * amount * 1000000)", "compute",
+                   ("MemoryError", "time limit")),  # on a busy machine, filling 256 MB may take longer than 1 s
+}
+
+
+@pytest.mark.parametrize("where, code, element, named", BOMBS.values(), ids=BOMBS.keys())
+def test_bombs_published_unchecked_stop_within_the_limits_and_the_case_goes_to_error(
+        database, engine, acme, where, code, element, named):
+    fails_and_stops_the_case(database, engine, acme, scripted(**{where: code}), False, element, named)
+
+
+@pytest.mark.parametrize("code, named", RAISED.values(), ids=RAISED.keys())
+def test_anything_a_script_raises_stops_the_case_with_its_element_named(database, engine, acme, code, named):
+    error = fails_and_stops_the_case(database, engine, acme, scripted(code, "False"), False, "compute", named)
+    assert "0x" not in str(error) and "<module" not in str(error)
+
+
+def test_an_evaluator_killed_while_running_a_script_stops_the_case(database, engine, acme):
+    with killing_the_busy_evaluator(engine) as killed:
+        error = fails_and_stops_the_case(database, engine, acme, scripted("while True:\n    pass", "False"), True,
+                                         "compute", "killed by SIGKILL")
+    assert killed and killed[0] not in evaluator_pids(engine)
+    assert "evaluator stopped" in str(error)
 
 
 def test_script_leaving_unsaveable_data_is_a_process_error(database, engine, acme):
@@ -227,6 +229,78 @@ def test_scripts_can_use_the_date_helpers_the_sandbox_offers(engine):
     context = {"amount": 1}
     engine.script_engine.environment.execute("due = today() + timedelta(days=14)", context)
     assert "due" in context
+
+
+# -- a script's results are data, and no text made in a script shows an object --------------------------------
+
+# Each leak is tried where it would run: str(today), `x = "".join` and the like in the server (engine.cost),
+# f-strings, % and repr() in an evaluator.
+LEAKS = {
+    "str-of-a-function": ("x = str(today)", "str() of a function"),
+    "str-of-a-bound-method": ('x = str("".join)', "str() of a builtin_function_or_method"),
+    "str-of-a-list-holding-a-module": ("x = str([1, math])", "str() of a module"),
+    "repr-of-a-module": ("x = repr(math)", "repr() of a module"),
+    "f-string": ('x = f"{len}"', "an f-string of a builtin_function_or_method"),
+    "f-string-with-conversion": ('x = f"{math!r:>80}"', "an f-string of a module"),
+    "percent": ('x = "%s" % math', "% formatting of a module"),
+    "percent-tuple": ('x = "%r and %s" % (1, "".join)', "% formatting of a builtin_function_or_method"),
+    "percent-assign": ('x = "%s"\nx %= deadline', "% formatting of a function"),
+    "format-builtin": ('x = format(math, "")', "name 'format' is not defined"),
+    "str-format": ('x = "{}".format(math)', "format"),
+    "str-format-through-the-type": ('x = str.format("{}", math)', "format"),
+    "exception-text": ('try:\n    {}[math]\nexcept KeyError as e:\n    x = str(e)', "str() of a module"),
+    "bound-method-kept": ('x = "".join', "variable 'x' holds a builtin_function_or_method"),
+    "function-kept": ("f = len", "variable 'f' holds a builtin_function_or_method"),
+    "module-kept": ("m = math", "variable 'm' holds a module"),
+    "module-in-a-list-kept": ("m = [1, math]", "variable 'm' holds a module"),
+    "function-defined": ("def helper():\n    return 1", "variable 'helper' holds a function"),
+    "generator-kept": ("g = (n for n in range(3))", "variable 'g' holds a generator"),
+}
+
+
+@pytest.mark.parametrize("script, named", LEAKS.values(), ids=LEAKS.keys())
+def test_scripts_cannot_keep_or_print_functions_modules_or_objects(engine, script, named):
+    context = {"amount": 1}
+    with pytest.raises(Exception) as refused, must_return_within(10):
+        engine.script_engine.environment.execute(script, context)
+    assert named in str(refused.value)
+    assert context == {"amount": 1}
+
+
+def test_text_made_from_data_is_allowed_and_shows_no_object(engine):
+    script = """
+total = str(amount) + "|" + repr([amount, "a"]) + f"|{amount:>4}|{name!r}|{today()}"
+percent = "%d items of %s" % (amount, name)
+upper = str.upper(name) + "-".join([name, str(amount)])
+is_text = isinstance(name, str) and not isinstance(amount, str)
+try:
+    missing = {}["key"]
+except KeyError as error:
+    message = str(error)
+"""
+    context = {"amount": 3, "name": "resin"}
+    with must_return_within(10):
+        engine.script_engine.environment.execute(script, context)
+    assert context["total"].startswith("3|[3, 'a']|   3|'resin'|20")
+    assert (context["percent"], context["upper"], context["is_text"], context["message"]) == (
+        "3 items of resin", "RESINresin-3", True, "'key'")
+    assert not any("0x" in str(value) or "<" in str(value) for value in context.values())
+
+
+@pytest.mark.parametrize("script, kind, args, line", [
+    ("raise KeyError(1)", KeyError, (1,), 1),
+    ("x = 1\nraise OSError(2, 'gone')", FileNotFoundError, (2, "gone"), 2),  # as Python makes it
+    ("raise UnicodeDecodeError('utf-8', b'', 0, 1, 'bad')", UnicodeDecodeError, ("utf-8", b"", 0, 1, "bad"), 1),
+    ("raise StopIteration", StopIteration, (), 1),
+    ("raise ValueError(math)", ValueError, (), 1),
+    ("raise SystemExit(3)", SandboxError, ("SystemExit: 3",), 1),
+    ("x = [n for n in range(2)]\nraise LookupError(x)", LookupError, ([0, 1],), 2),
+], ids=["key-error", "os-error", "unicode-error", "stop-iteration", "object-argument-dropped", "system-exit",
+        "argument-from-the-script"])
+def test_an_evaluators_errors_come_back_as_the_same_builtin_type_with_their_line(engine, script, kind, args, line):
+    with pytest.raises(Exception) as raised, must_return_within(10):
+        engine.script_engine.environment.execute(script, {"amount": 1})
+    assert (type(raised.value), raised.value.args, script_line(raised.value)) == (kind, args, line)
 
 
 # -- timers written as plain ISO 8601 literals --------------------------------------------------------------
