@@ -202,6 +202,9 @@ _FORMS = (
 )
 
 
+MAX_BUSINESS = {"days": 3650, "hours": 24 * 3650}  # ten years: no procedure's deadline is further off
+
+
 def parse_business(text: str) -> BusinessDuration | None:
     """The business form `text` spells, or None if it is not one (then it may be ISO 8601 or an expression).
     Raises ValueError for a business form with an impossible time ('next working day 25:00')."""
@@ -210,10 +213,11 @@ def parse_business(text: str) -> BusinessDuration | None:
         found = pattern.match(text)
         if not found:
             continue
-        if kind == "days":
-            return BusinessDuration(days=int(found.group(1)))
-        if kind == "hours":
-            return BusinessDuration(hours=float(found.group(1)))
+        if kind in ("days", "hours"):
+            amount = float(found.group(1))
+            if amount > MAX_BUSINESS[kind]:  # counted day by day: a huge number would hold the server
+                raise ValueError(f"{text!r}: at most {MAX_BUSINESS[kind]} working {kind}")
+            return BusinessDuration(days=int(amount)) if kind == "days" else BusinessDuration(hours=amount)
         hour, minute = int(found.group(1)), int(found.group(2))
         if hour > 23 or minute > 59:
             raise ValueError(f"{text!r}: {hour}:{minute:02d} is not a time of day")

@@ -115,3 +115,16 @@ def test_business_time_in_a_timers_date_is_refused_naming_the_event():
         check_diagram(xml, GROUPS)
     assert any(element == "handle_overdue" and "goes in the timer's duration" in message
                for element, message in refused.value.problems)
+
+
+@pytest.mark.parametrize("form", ["99999999 working days", "3651 working days", "87601 working hours",
+                                  "9" * 5000 + " working days"])
+def test_a_business_duration_too_long_to_count_is_refused_when_publishing_and_when_a_task_opens(
+        database, engine, acme, form):
+    """Working days are counted one by one on the calendar: 99,999,999 of them would hold the server for ages."""
+    with pytest.raises(DiagramError) as refused:
+        check_diagram(with_due_date(form), GROUPS)
+    [(element, message)] = refused.value.problems
+    assert element == "handle" and "at most" in message
+    with pytest.raises(ProcessError, match=r"\(handle\): due date or priority: .*at most 3650 working days"):
+        due_of_task_opened_at(database, engine, acme, f"'{form.split()[0]} working days'", beijing(9, 30, 10))
