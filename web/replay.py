@@ -23,7 +23,6 @@ from engine.replay import Lru, Replay, ReplayStep, cached_replay
 from engine.specs import CompiledProcess, name_in
 from engine.views import InstanceView
 from forms.builder import form_labels
-from web.audit import CHAIN_PROBLEMS
 from web.context import db, engine
 from web.i18n import locale_code
 
@@ -52,7 +51,7 @@ def show(instance_id: int):
     step = min(max(request.args.get("step", total, type=int), 1), max(total, 1))
     return render_template("complaints/replay.html", complaint=complaint, view=view, replay=result, step=step,
                            timeline=_timeline(result, chain.intact, instance.event_head, processes, view, locale),
-                           chain=chain, chain_problems=CHAIN_PROBLEMS, statuses=STATUSES, locale=locale,
+                           chain=chain, statuses=STATUSES, locale=locale,
                            payload=_payload(result, versions, view, locale))
 
 
