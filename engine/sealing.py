@@ -42,9 +42,13 @@ def chain(mac: Mac, head: str | None, events: Iterable[dict[str, Any]]) -> str |
 
 def parse_keys(text: str) -> tuple[bytes, ...]:
     """Keys written as hex, newest first, separated by commas or new lines; each at least 32 bytes."""
-    keys = tuple(bytes.fromhex(part.strip()) for part in text.replace("\n", ",").split(",") if part.strip())
+    try:
+        keys = tuple(bytes.fromhex(part.strip()) for part in text.replace("\n", ",").split(",") if part.strip())
+    except ValueError:
+        keys = ()
     if not keys or any(len(key) < 32 for key in keys):
-        raise ValueError("an audit key is hex of at least 32 bytes (64 hex digits)")
+        raise ValueError("an audit key is hex of at least 32 bytes (64 hex digits); several are separated by "
+                         "commas, newest first")
     return keys
 
 
