@@ -164,9 +164,9 @@ def audit_checkpoint() -> None:
 @click.option("--poll", default=embedded.POLL, show_default=True,
               help="Longest sleep in seconds: how soon a timer created by another process is noticed.")
 def worker(poll: float) -> None:
-    """Fire due timers, watch SLA clocks and send mail in the foreground until Ctrl-C (the loop `make run` runs
-    in a background thread)."""
-    click.echo("firing due timers, watching SLA clocks, sending mail; Ctrl-C stops")
+    """Fire due timers, watch SLA clocks, send mail and anchor the histories' heads in the foreground until Ctrl-C
+    (the loop `make run` runs in a background thread)."""
+    click.echo("firing due timers, watching SLA clocks, sending mail, anchoring the history; Ctrl-C stops")
     try:
         embedded.run(jobs.for_app(current_app), current_app.extensions["kesu.engine"].clock, threading.Event(), poll)
     except KeyboardInterrupt:

@@ -75,8 +75,8 @@ class _Reading:
     mac: str | None = None  # the MAC that line claims: the next line's `prev`
     linked: bool = True  # False after an unreadable line: its successor's number and link cannot be checked
     at: datetime | None = None  # when the newest authentic line was written
-    upto: int | None = None  # its checkpoint's newest event id, and the one before (see Anchor._changed)
-    resume: int | None = None
+    upto: int | None = None  # the newest event id when its checkpoint ran
+    resume: int | None = None  # the same for the checkpoint before: the next one looks at the events after it
     cut: bool = False  # the file ends in the middle of a line
 
 
@@ -175,13 +175,15 @@ class Anchor:
         number, mac = fields["line"], fields.pop("mac", None)
         if reading.linked and number > reading.number + 1:
             reading.problems.append(AnchorProblem("missing", reading.number + 1, number - 1))
-        authentic = self.sealer.signed(_payload(fields), mac)
+        authentic, in_order = self.sealer.signed(_payload(fields), mac), number > reading.number
         unlinked = reading.linked and number == reading.number + 1 and fields.get("prev") != reading.mac
-        if not authentic or number <= reading.number or unlinked:
+        if not authentic or not in_order or unlinked:
             reading.problems.append(AnchorProblem("altered", number, number))
-        if authentic:
+        if authentic and in_order:  # an older line copied to the end must not roll cases back
             self._note(reading, fields)
-        reading.number, reading.mac, reading.linked = max(number, reading.number), mac, True
+        if in_order:
+            reading.number, reading.mac = number, mac
+        reading.linked = True
 
     @staticmethod
     def _note(reading: _Reading, fields: dict[str, Any]) -> None:

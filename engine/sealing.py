@@ -82,7 +82,7 @@ class Sealer:
                                             for key in self._keys)
 
     @staticmethod
-    def _digest(key: Any, payload: bytes) -> str:
+    def _digest(key: hmac.HMAC, payload: bytes) -> str:
         mac = key.copy()
         mac.update(payload)
         return mac.hexdigest()

@@ -81,6 +81,14 @@ def test_a_removed_line_is_reported_missing(database, engine, acme, complaint_da
     assert problems(database, engine) == [AnchorProblem("missing", 2, 2)]
 
 
+def test_an_old_line_copied_to_the_end_is_reported_and_rolls_no_case_back(database, engine, acme, complaint_data):
+    instance_id = three_checkpoints(database, engine, acme, complaint_data)
+    rewrite(engine, lambda raw: [*raw, raw[0]])  # genuinely signed, but older: the case had fewer events then
+    cut_back(database, instance_id, keep=event_count(database, instance_id) - 1)
+    assert problems(database, engine) == [AnchorProblem("altered", 1, 1)]
+    assert verdict(database, engine.auditor, instance_id)[1] == "truncated"
+
+
 def test_lines_cut_from_the_end_are_reported_from_the_tip_the_database_keeps(database, engine, acme,
                                                                              complaint_data):
     three_checkpoints(database, engine, acme, complaint_data)
