@@ -16,6 +16,7 @@ from engine import decisions, publishing
 from engine.anchor import AnchorProblem
 from engine.audit import ChainReport
 from engine.xmlload import DiagramError
+from web.audit import span
 from worker import embedded, jobs
 
 kesu = AppGroup("kesu", help="Kesu administration.")
@@ -116,13 +117,16 @@ def describe(report: ChainReport) -> str:
     if report.problem == "replaced":
         return (f"{case}: event {report.broken_at} is not the one anchored on {_when(anchored.at)} "
                 f"(the history was cut back and continued)")
-    return (f"{case}: events {report.broken_at}–{anchored.events} are missing after the anchored checkpoint of "
-            f"{_when(anchored.at)} (the case had {anchored.events} events then)")
+    missing = span(report.broken_at, anchored.events)
+    what = f"events {missing} are" if "–" in missing else f"event {missing} is"
+    return (f"{case}: {what} missing after the anchored checkpoint of {_when(anchored.at)} "
+            f"(the case had {anchored.events} events then)")
 
 
 def describe_damage(problem: AnchorProblem, path: Path) -> str:
     """One kind of damage to the anchor file."""
-    lines = f"line {problem.first}" if problem.first == problem.last else f"lines {problem.first}–{problem.last}"
+    lines = span(problem.first, problem.last)
+    lines = f"lines {lines}" if "–" in lines else f"line {lines}"
     what = "not what was signed" if problem.kind == "altered" else "missing"
     since = f" (the last written {_when(problem.at)})" if problem.at else ""
     return f"anchor {path}: {lines} {what}{since}"
@@ -146,7 +150,7 @@ def audit_verify(company_name: str | None, instance_id: int | None) -> None:
         click.echo(line)
     verdict = f"{len(broken)} broken" if broken else "intact"
     click.echo(f"{len(reports)} cases, {sum(r.events for r in reports)} events: {verdict}"
-               + (f"; the anchor file is damaged in {len(damage)} places" if damage else ""))
+               + ("; the anchor file is damaged" if damage else ""))
     if broken or damage:
         click.get_current_context().exit(1)
 

@@ -69,9 +69,11 @@ def chain_verdict(report: ChainReport) -> str:
     were removed."""
     anchored = report.anchored
     if report.problem == "truncated" and anchored is not None:
-        return _("The history was tampered with: events #%(first)s–%(last)s are missing since the checkpoint of "
-                 "%(at)s, when the case had %(n)s events.", first=report.broken_at, last=anchored.events,
-                 at=localtime(anchored.at), n=anchored.events)
+        return ngettext("The history was tampered with: event #%(events)s is missing since the checkpoint of "
+                        "%(at)s, when the case had %(n)s events.",
+                        "The history was tampered with: events #%(events)s are missing since the checkpoint of "
+                        "%(at)s, when the case had %(n)s events.", anchored.events - report.broken_at + 1,
+                        events=span(report.broken_at, anchored.events), at=localtime(anchored.at), n=anchored.events)
     if report.problem == "replaced" and anchored is not None:
         return _("The history was tampered with: event #%(seq)s is not the one anchored at %(at)s; the history "
                  "was cut back and continued.", seq=report.broken_at, at=localtime(anchored.at))
@@ -79,10 +81,14 @@ def chain_verdict(report: ChainReport) -> str:
              problem=_(CHAIN_PROBLEMS.get(report.problem or "", report.problem)))
 
 
+def span(first: int, last: int) -> str:
+    """Numbers first to last as people write them: "7" or "15–17"."""
+    return str(first) if first == last else f"{first}–{last}"
+
+
 def anchor_damage(problem: AnchorProblem) -> str:
     """What an auditor reads about damage to the anchor file."""
-    lines = str(problem.first) if problem.first == problem.last else f"{problem.first}–{problem.last}"
-    count = problem.last - problem.first + 1
+    lines, count = span(problem.first, problem.last), problem.last - problem.first + 1
     if problem.kind == "missing":
         return ngettext("The anchor file was tampered with: line %(lines)s is missing.",
                         "The anchor file was tampered with: lines %(lines)s are missing.", count, lines=lines)
