@@ -138,10 +138,10 @@ def test_demo_is_idempotent(database, kesu):
 def test_demo_has_a_closed_complaint_reopened_once_that_re_runs(database, kesu, engine):
     assert kesu("demo").exit_code == 0
     with database.session() as s:
-        closed = s.scalars(sa.select(Instance).where(Instance.status == "completed")).all()
+        closed = s.scalars(sa.select(Instance).where(Instance.status == "completed").order_by(Instance.id)).all()
         assert len(closed) == 2  # one per company
         callbacks = s.scalars(sa.select(Event.data).where(Event.instance_id == closed[0].id,
-                                                          Event.element_id == "gw_satisfied")).all()
+                                                          Event.element_id == "gw_satisfied").order_by(Event.seq)).all()
         assert [data["flow"] for data in callbacks] == ["flow_satisfied_no", "flow_satisfied_yes"]
         assert rerun(s, engine, closed[0]).confirmed
 
