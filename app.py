@@ -16,8 +16,9 @@ from auth.directory import UserDirectory, company_calendar
 from auth.models import User
 from cli import register as register_cli
 from complaints import sla
-from config import INSTANCE_DIR, DevelopmentConfig, ProductionConfig, load_secret
+from config import INSTANCE_DIR, DevelopmentConfig, ProductionConfig, load_audit_keys, load_secret
 from db import Database
+from engine.audit import Auditor
 from engine.runtime import Engine
 from forms.builder import field_specs
 from notifications import on_step
@@ -58,7 +59,8 @@ def _configure(app: Flask, config: dict[str, Any] | None) -> None:
 def _extensions(app: Flask) -> None:
     database = Database(app.config["DATABASE_URL"])
     app.extensions["kesu.db"] = database
-    app.extensions["kesu.engine"] = Engine(script_time_limit=app.config["SCRIPT_TIME_LIMIT"],
+    app.extensions["kesu.engine"] = Engine(Auditor(load_audit_keys(app.config), app.config["AUDIT_ANCHOR"]),
+                                           script_time_limit=app.config["SCRIPT_TIME_LIMIT"],
                                            form_resolver=field_specs, directory=UserDirectory(),
                                            calendars=company_calendar, observers=(sla.on_step, on_step),
                                            script_memory_limit=app.config["SCRIPT_MEMORY_LIMIT"],

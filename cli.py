@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -11,14 +12,17 @@ from flask.cli import AppGroup
 from auth.accounts import AccountError, company_named, create_company, create_user
 from auth.models import Role
 from demo import load_demo
-from engine import audit, decisions, publishing
+from engine import decisions, publishing
+from engine.anchor import AnchorProblem
+from engine.audit import ChainReport
 from engine.xmlload import DiagramError
+from web.audit import span
 from worker import embedded, jobs
 
 kesu = AppGroup("kesu", help="Kesu administration.")
 company_cli = AppGroup("company", help="Companies.")
 user_cli = AppGroup("user", help="Users.")
-audit_cli = AppGroup("audit", help="The tamper-evident event history.")
+audit_cli = AppGroup("audit", help="The tamper-evident event history and its anchor.")
 kesu.add_command(company_cli)
 kesu.add_command(user_cli)
 kesu.add_command(audit_cli)
@@ -98,33 +102,75 @@ def demo() -> None:
     click.echo(logins)
 
 
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def describe(report: ChainReport) -> str:
+    """One broken history, naming what the anchor proves was removed."""
+    case, anchored = f"instance {report.instance_id} ({report.business_key})", report.anchored
+    if anchored is None:
+        return f"{case}: event {report.broken_at} {report.problem}"
+    if report.problem == "missing":
+        return (f"{case} is missing from the database but was anchored with {anchored.events} events "
+                f"on {_when(anchored.at)}")
+    if report.problem == "replaced":
+        return (f"{case}: event {report.broken_at} is not the one anchored on {_when(anchored.at)} "
+                f"(the history was cut back and continued)")
+    missing = span(report.broken_at, anchored.events)
+    what = f"events {missing} are" if "–" in missing else f"event {missing} is"
+    return (f"{case}: {what} missing after the anchored checkpoint of {_when(anchored.at)} "
+            f"(the case had {anchored.events} events then)")
+
+
+def describe_damage(problem: AnchorProblem, path: Path) -> str:
+    """One kind of damage to the anchor file."""
+    lines = span(problem.first, problem.last)
+    lines = f"lines {lines}" if "–" in lines else f"line {lines}"
+    what = "not what was signed" if problem.kind == "altered" else "missing"
+    since = f" (the last written {_when(problem.at)})" if problem.at else ""
+    return f"anchor {path}: {lines} {what}{since}"
+
+
 @audit_cli.command("verify")
 @click.option("--company", "company_name", default=None, help="Only this company's cases.")
 @click.option("--instance", "instance_id", type=int, default=None, help="Only this instance.")
 def audit_verify(company_name: str | None, instance_id: int | None) -> None:
-    """Recompute the event hash chains; print each case whose history does not match and exit 1 if any."""
+    """Recompute the chains of seals and compare them with the anchor; print each case whose history does not
+    match, and any damage to the anchor file, and exit 1 if there is any."""
+    auditor = current_app.extensions["kesu.engine"].auditor
     with _database().session() as s:
         company_id = _company_id(s, company_name) if company_name is not None else None
-        reports = audit.verify(s, company_id, instance_id)
+        reports = auditor.verify(s, company_id, instance_id)
+        damage = auditor.anchor_problems(s)
     if instance_id is not None and not reports:
         raise click.ClickException(f"no instance {instance_id}" + (f" in {company_name}" if company_name else ""))
     broken = [report for report in reports if not report.intact]
-    for report in broken:
-        click.echo(f"instance {report.instance_id} ({report.business_key}): event {report.broken_at} "
-                   f"{report.problem}")
+    for line in [*map(describe, broken), *(describe_damage(problem, auditor.anchor.path) for problem in damage)]:
+        click.echo(line)
     verdict = f"{len(broken)} broken" if broken else "intact"
-    click.echo(f"{len(reports)} cases, {sum(r.events for r in reports)} events: {verdict}")
-    if broken:
+    click.echo(f"{len(reports)} cases, {sum(r.events for r in reports)} events: {verdict}"
+               + ("; the anchor file is damaged" if damage else ""))
+    if broken or damage:
         click.get_current_context().exit(1)
+
+
+@audit_cli.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Anchor the chain heads that moved since the last checkpoint now (the worker does it every minute), e.g.
+    before a backup."""
+    engine = current_app.extensions["kesu.engine"]
+    anchored = engine.auditor.checkpoint(_database().sessionmaker, engine.clock())
+    click.echo(f"anchored {anchored} cases in {engine.auditor.anchor.path}")
 
 
 @kesu.command("worker")
 @click.option("--poll", default=embedded.POLL, show_default=True,
               help="Longest sleep in seconds: how soon a timer created by another process is noticed.")
 def worker(poll: float) -> None:
-    """Fire due timers, watch SLA clocks and send mail in the foreground until Ctrl-C (the loop `make run` runs
-    in a background thread)."""
-    click.echo("firing due timers, watching SLA clocks, sending mail; Ctrl-C stops")
+    """Fire due timers, watch SLA clocks, send mail and anchor the histories' heads in the foreground until Ctrl-C
+    (the loop `make run` runs in a background thread)."""
+    click.echo("firing due timers, watching SLA clocks, sending mail, anchoring the history; Ctrl-C stops")
     try:
         embedded.run(jobs.for_app(current_app), current_app.extensions["kesu.engine"].clock, threading.Event(), poll)
     except KeyboardInterrupt:

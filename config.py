@@ -5,6 +5,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from engine.sealing import parse_keys
+
 INSTANCE_DIR = Path(__file__).resolve().parent / "instance"
 
 
@@ -46,6 +48,10 @@ class Config:
     MAIL_PASSWORD = os.environ.get("KESU_SMTP_PASSWORD")
     MAIL_FROM = os.environ.get("KESU_MAIL_FROM", "Kesu <kesu@localhost>")
     BASE_URL = os.environ.get("KESU_BASE_URL", "http://127.0.0.1:5000")  # links in mails point here
+    # The history's seals and anchor (README: Auditing a complaint): keys in hex, newest first, comma-separated.
+    AUDIT_KEY = os.environ.get("KESU_AUDIT_KEY")
+    AUDIT_ANCHOR = os.environ.get("KESU_AUDIT_ANCHOR", str(INSTANCE_DIR / "audit-anchor.jsonl"))
+    AUDIT_CHECKPOINT_SECONDS = float(os.environ.get("KESU_AUDIT_CHECKPOINT", "60"))  # 0: this process never does
 
 
 class DevelopmentConfig(Config):
@@ -76,3 +82,20 @@ def load_secret(config: dict) -> str:
         path.write_text(os.urandom(32).hex())
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def load_audit_keys(config: dict) -> tuple[bytes, ...]:
+    """The audit keys, newest first: from KESU_AUDIT_KEY, else from instance/audit_key (one per line), which
+    development creates on first start. Production refuses to start without either: a key made up there would
+    seal histories nobody can verify once the machine is gone."""
+    if config.get("AUDIT_KEY"):
+        return parse_keys(config["AUDIT_KEY"])
+    path = INSTANCE_DIR / "audit_key"
+    if not path.exists():
+        if config.get("ENV_NAME") == "production":
+            raise RuntimeError("KESU_AUDIT_KEY must be set in production, or instance/audit_key exist "
+                               "(README: Auditing a complaint)")
+        INSTANCE_DIR.mkdir(exist_ok=True)
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+            file.write(os.urandom(32).hex() + "\n")
+    return parse_keys(path.read_text())

@@ -12,7 +12,7 @@ transaction): the case's grade is usually known only after grading, so the match
 the diagram marks `sla: pause` (waiting for the customer) stops the clocks while it is open and moves the
 deadlines on by the time it took. The background worker (`check_clocks`) finds clocks whose warning or deadline
 has come with one indexed query on `check_at`, marks them and notifies. Warnings, breaches and acknowledgements
-are sealed in the case's history (engine.runtime.note), so auditors see when a deadline was missed and what the
+are sealed in the case's history (Engine.note), so auditors see when a deadline was missed and what the
 next level up did about it.
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ from db import Base, UTCDateTime, utcnow
 from engine.calendar import BusinessCalendar, parse_business
 from engine.errors import Conflict
 from engine.records import Event, InboxTask, Instance, TaskCandidate
-from engine.runtime import StepOutcome, note
+from engine.runtime import Engine, StepOutcome
 from notifications import notify, recipients
 
 log = logging.getLogger(__name__)
@@ -336,8 +336,9 @@ def _notify_reopen(session: Session, outcome: StepOutcome) -> None:
 
 # -- the worker: warnings and breaches ------------------------------------------------------------------------------
 
-def check_clocks(sessions: sessionmaker[Session], now: datetime, limit: int = BATCH) -> int:
-    """Warn and breach the clocks whose moment has come, each in its own transaction; returns how many."""
+def check_clocks(sessions: sessionmaker[Session], engine: Engine, now: datetime, limit: int = BATCH) -> int:
+    """Warn and breach the clocks whose moment has come, each in its own transaction (the engine seals them in
+    the case's history); returns how many."""
     with sessions() as session:
         due = list(session.scalars(sa.select(SlaClock.id).where(SlaClock.check_at <= now)
                                    .order_by(SlaClock.check_at).limit(limit)))
@@ -351,7 +352,7 @@ def check_clocks(sessions: sessionmaker[Session], now: datetime, limit: int = BA
                     .with_for_update(of=(SlaClock.__table__, Instance.__table__), skip_locked=True)
                     .execution_options(populate_existing=True)).first()
                 if due_now is not None:
-                    _advance(session, *due_now, now)
+                    _advance(session, engine, *due_now, now)
                     done += 1
         except (StaleDataError, Conflict):
             continue  # a step or another worker changed the clock or its case first; looked at again next pass
@@ -362,7 +363,7 @@ def next_check(session: Session) -> datetime | None:
     return session.scalar(sa.select(sa.func.min(SlaClock.check_at)))
 
 
-def _advance(session: Session, clock: SlaClock, instance: Instance, now: datetime) -> None:
+def _advance(session: Session, engine: Engine, clock: SlaClock, instance: Instance, now: datetime) -> None:
     """Breach the clock if its deadline has come, else warn; tell the case's holders (and, on a breach, the group
     it escalates to), and seal it in the case's history."""
     holders = _holders(session, instance)
@@ -377,11 +378,11 @@ def _advance(session: Session, clock: SlaClock, instance: Instance, now: datetim
         escalation = recipients(session, clock.company_id, [f"group:{escalate_to}"]) if escalate_to else set()
         notify(session, clock.company_id, holders | escalation, "sla_breached", instance_id=instance.id,
                params={**params, "escalated_to": escalate_to}, now=now)
-        note(session, instance, "sla_breached", None, now, **facts, escalated_to=escalate_to)
+        engine.note(session, instance, "sla_breached", None, now, **facts, escalated_to=escalate_to)
     else:
         clock.warned_at = now
         notify(session, clock.company_id, holders, "sla_warning", instance_id=instance.id, params=params, now=now)
-        note(session, instance, "sla_warned", None, now, **facts)
+        engine.note(session, instance, "sla_warned", None, now, **facts)
     _next_check(clock)
 
 
@@ -420,7 +421,7 @@ def escalations_for(session: Session, company_id: int, groups: Iterable[str]) ->
         .order_by(SlaClock.breached_at)))
 
 
-def acknowledge(session: Session, clock: SlaClock, user_id: int, text: str, now: datetime) -> None:
+def acknowledge(session: Session, engine: Engine, clock: SlaClock, user_id: int, text: str, now: datetime) -> None:
     """The next level up records what it did about a breach, in the case's history; the escalation leaves its
     inbox."""
     instance = session.scalar(sa.select(Instance).where(Instance.id == clock.instance_id)
@@ -430,5 +431,5 @@ def acknowledge(session: Session, clock: SlaClock, user_id: int, text: str, now:
         session.flush()
     except StaleDataError:
         raise Conflict("concurrent_change") from None
-    note(session, instance, "sla_acknowledged", user_id, now, clock=clock.kind,
+    engine.note(session, instance, "sla_acknowledged", user_id, now, clock=clock.kind,
          escalated_to=clock.policy.escalate_to, text=text)

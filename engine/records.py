@@ -1,4 +1,5 @@
-"""ORM rows the engine owns: versions, decision tables, drafts, instances, inbox rows and the event log."""
+"""ORM rows the engine owns: versions, decision tables, drafts, instances, inbox rows, the event log and the
+anchor's tip."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -101,7 +102,7 @@ class Instance(Base):
     serializer_version: Mapped[str] = mapped_column(sa.String(32))
     lock_version: Mapped[int] = mapped_column(default=1)
     event_count: Mapped[int] = mapped_column(default=0)
-    event_head: Mapped[str | None] = mapped_column(sa.String(64))  # hash of the newest event: the chain's end
+    event_head: Mapped[str | None] = mapped_column(sa.String(64))  # seal of the newest event: the chain's end
     next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     error: Mapped[str | None] = mapped_column(sa.Text)
     error_element: Mapped[str | None] = mapped_column(sa.String(200))
@@ -153,8 +154,8 @@ class TaskCandidate(Base):
 class Event(Base):
     """The append-only history: one row per thing that happened, numbered per instance.
 
-    Each row's `hash` covers its content and `prev_hash`, the hash of the instance's previous event
-    (engine.audit), so a row changed, removed or slipped in afterwards breaks the chain.
+    Each row's `hash` is its seal, an HMAC under the audit key over its content and `prev_hash`, the seal of the
+    instance's previous event (engine.sealing), so a row changed, removed or slipped in afterwards breaks the chain.
     """
 
     __tablename__ = "events"
@@ -172,6 +173,18 @@ class Event(Base):
     data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     prev_hash: Mapped[str | None] = mapped_column(sa.String(64))  # None for an instance's first event
     hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+class AnchorTip(Base):
+    """The number and MAC of the last line written to the anchor file (engine.anchor), one row: lines cut from
+    the end of the file, which leave it consistent in itself, do not match it."""
+
+    __tablename__ = "anchor_tip"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # always 1
+    line: Mapped[int]
+    mac: Mapped[str] = mapped_column(sa.String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 def append_only_ddl(table: str) -> tuple[str, ...]:

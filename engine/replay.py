@@ -83,7 +83,7 @@ def cached_replay(session: Session, engine: Engine, instance: Instance,
     A broken chain is therefore always re-executed, and never cached.
     """
     if chain is None:
-        [chain] = audit.verify(session, instance.company_id, instance.id)
+        [chain] = engine.auditor.verify(session, instance.company_id, instance.id)
     if not chain.intact:
         return replay(session, engine, instance), chain
     key = (instance.id, instance.event_head)

@@ -27,14 +27,16 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from db import utcnow
-from engine import audit, formdata, periodic, serializer, timing
+from engine import formdata, periodic, serializer, timing
 from engine.assignment import Assignment, assign
+from engine.audit import Auditor
 from engine.calendar import BusinessCalendar, calendar_of, china
 from engine.errors import Conflict, Forbidden, NotFound, ProcessError
 from engine.records import Event, InboxTask, Instance, ProcessVersion, TaskCandidate
 from engine.evaluator import DEFAULT_MEMORY_MB, DEFAULT_PROCESSES, DEFAULT_TIME_LIMIT, Limits
 from engine.restricted import SandboxError
 from engine.sandbox import SandboxScriptEngine
+from engine.sealing import Sealer
 from engine.specs import CompiledProcess, FieldSpec, SpecCache, TaskMeta
 from engine.views import Actor
 
@@ -115,13 +117,14 @@ def _element(task: Task) -> str:
     return task.task_spec.bpmn_id or task.task_spec.name
 
 
-def seal(session: Session, instance: Instance, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Number and chain `events` onto the case row and write it: the chain head moves with the row's optimistic
+def seal(session: Session, sealer: Sealer, instance: Instance, events: list[dict[str, Any]]
+         ) -> list[dict[str, Any]]:
+    """Number and seal `events` onto the case row and write it: the chain head moves with the row's optimistic
     lock, so there is one writer per head (Conflict for the other). Returns the event rows to insert."""
     rows = [{**event, "instance_id": instance.id, "seq": instance.event_count + offset}
             for offset, event in enumerate(events, start=1)]
     instance.event_count += len(rows)
-    instance.event_head = audit.chain(instance.event_head, rows)
+    instance.event_head = sealer.chain(instance.event_head, rows)
     try:
         session.flush()
     except StaleDataError:
@@ -132,15 +135,6 @@ def seal(session: Session, instance: Instance, events: list[dict[str, Any]]) -> 
 def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
     if rows:
         session.execute(Event.__table__.insert(), rows)  # Core: no ORM bookkeeping for append-only rows
-
-
-def note(session: Session, instance: Instance, type_: str, actor_id: int | None, at: datetime,
-         **data: Any) -> None:
-    """Seal an event about the case that is not a step of its workflow (an SLA deadline warned, missed or
-    acknowledged): the history and the evidence show it; re-runs and replays pass over it."""
-    event = {"company_id": instance.company_id, "type": type_, "actor_id": actor_id, "element_id": None,
-             "task_id": None, "at": at, "data": jsonable(data)}
-    insert_events(session, seal(session, instance, [event]))
 
 
 class Step:
@@ -223,7 +217,7 @@ class Step:
             instance.serializer_version = serializer.SERIALIZER_VERSION
             instance.next_timer_at = self._next_timer()
         instance.updated_at = self.now
-        rows = seal(self.session, instance, self.events)
+        rows = seal(self.session, self.engine.auditor.sealer, instance, self.events)
         new_tasks = self._sync_inbox() if self._workflow is not None else []
         insert_events(self.session, rows)
         if self._workflow is not None and self.engine.observers:
@@ -347,11 +341,12 @@ class Step:
 class Engine:
     """The entry points the rest of Kesu calls; every method works inside the caller's session."""
 
-    def __init__(self, specs: SpecCache | None = None, script_time_limit: float = DEFAULT_TIME_LIMIT,
-                 form_resolver: FormResolver | None = None, directory: Directory | None = None,
-                 clock: Callable[[], datetime] = utcnow, calendars: CalendarResolver | None = None,
-                 observers: tuple[Observer, ...] = (), script_memory_limit: int = DEFAULT_MEMORY_MB,
-                 script_processes: int = DEFAULT_PROCESSES) -> None:
+    def __init__(self, auditor: Auditor, specs: SpecCache | None = None,
+                 script_time_limit: float = DEFAULT_TIME_LIMIT, form_resolver: FormResolver | None = None,
+                 directory: Directory | None = None, clock: Callable[[], datetime] = utcnow,
+                 calendars: CalendarResolver | None = None, observers: tuple[Observer, ...] = (),
+                 script_memory_limit: int = DEFAULT_MEMORY_MB, script_processes: int = DEFAULT_PROCESSES) -> None:
+        self.auditor = auditor  # the audit key seals every event; there is no default key
         self.specs = specs or SpecCache()
         self.script_engine = SandboxScriptEngine(Limits(script_time_limit, script_memory_limit, script_processes))
         self.form_resolver = form_resolver
@@ -376,6 +371,14 @@ class Engine:
         return resolved
 
     # -- steps -----------------------------------------------------------------------------------
+
+    def note(self, session: Session, instance: Instance, type_: str, actor_id: int | None, at: datetime,
+             **data: Any) -> None:
+        """Seal an event about the case that is not a step of its workflow (an SLA deadline warned, missed or
+        acknowledged): the history and the evidence show it; re-runs and replays pass over it."""
+        event = {"company_id": instance.company_id, "type": type_, "actor_id": actor_id, "element_id": None,
+                 "task_id": None, "at": at, "data": jsonable(data)}
+        insert_events(session, seal(session, self.auditor.sealer, instance, [event]))
 
     def start(self, session: Session, version: ProcessVersion, actor: Actor, data: dict[str, Any],
               business_key: str, trigger: dict[str, Any] | None = None) -> Instance:

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STANDARD = ROOT / "processes" / "complaint_standard.bpmn"
 GRADING_TABLE = ROOT / "processes" / "grading.dmn"
 PASSWORD = "correct-horse-battery"
+AUDIT_KEY = "6b6573752d74657374732d6f6e6c792d61756469742d6b65792d303030303031"  # seals the tests' histories
 GROUPS = ("Customer Service", "Handling Department", "Quality", "Management")
 PEOPLE = {  # key: (role, groups)
     "service": ("employee", ("Customer Service",)),
@@ -69,7 +70,8 @@ def database_url(tmp_path_factory) -> str:
 def app(tmp_path_factory):
     url = database_url(tmp_path_factory)
     application = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "test-only-secret",
-                              "SCRIPT_TIME_LIMIT": 1.0})
+                              "SCRIPT_TIME_LIMIT": 1.0, "AUDIT_KEY": AUDIT_KEY,
+                              "AUDIT_ANCHOR": str(tmp_path_factory.mktemp("anchor") / "audit-anchor.jsonl")})
     database: Database = application.extensions["kesu.db"]
     Base.metadata.drop_all(database.engine)
     Base.metadata.create_all(database.engine)
@@ -79,9 +81,11 @@ def app(tmp_path_factory):
 
 @pytest.fixture()
 def database(app) -> Database:
-    """The app's database, emptied after each test, with the failed sign-ins it counted forgotten."""
+    """The app's database, emptied after each test; the anchor of its histories and the failed sign-ins it
+    counted are forgotten too."""
     db = app.extensions["kesu.db"]
     yield db
+    Path(app.config["AUDIT_ANCHOR"]).unlink(missing_ok=True)
     with app.app_context():
         throttle.reset()
     empty(db)
@@ -99,6 +103,16 @@ def empty(db: Database) -> None:
 @pytest.fixture()
 def engine(app):
     return app.extensions["kesu.engine"]
+
+
+def tamper(database: Database, *statements: str | sa.Executable, **params) -> None:
+    """Change the database behind the app's back, as someone with write access might: on PostgreSQL past its
+    triggers (the test user is superuser)."""
+    with database.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        for statement in statements:
+            connection.execute(sa.text(statement) if isinstance(statement, str) else statement, params)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import upgrade
 
 from app import create_app
+from conftest import AUDIT_KEY
 from db import Base
 
 
@@ -32,7 +33,7 @@ def empty_database_url(tmp_path):
 
 
 def test_migrations_create_the_schema_the_models_describe(empty_database_url):
-    app = create_app({"TESTING": True, "DATABASE_URL": empty_database_url, "SECRET_KEY": "x"})
+    app = create_app({"TESTING": True, "DATABASE_URL": empty_database_url, "SECRET_KEY": "x", "AUDIT_KEY": AUDIT_KEY})
     with app.app_context():
         upgrade()
     engine = app.extensions["kesu.db"].engine

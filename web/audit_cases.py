@@ -22,12 +22,11 @@ from werkzeug.datastructures import MultiDict
 from auth.models import Role
 from complaints.choices import CATEGORIES, GRADES, STATUSES, grade_key
 from complaints.models import Complaint
-from engine import audit, publishing
+from engine import publishing
 from engine.audit import ChainReport
 from engine.heatmap import CaseTrace, ElementHeat, Heatmap, cached_trace, heatmap
 from engine.records import Instance, ProcessVersion
 from engine.specs import CompiledProcess, name_in
-from web.audit import CHAIN_PROBLEMS
 from web.complaints import STANDARD_PROCESS
 from web.context import db, engine, roles_required
 from web.i18n import locale_code
@@ -103,7 +102,7 @@ def matching(company_id: int, zone: str, filters: Filters) -> list[Complaint]:
 
 def _rows(complaints: list[Complaint]) -> list[CaseRow]:
     """Each complaint with its trace and the verdict on its chain (all chains verified in one query)."""
-    chains = {report.instance_id: report for report in audit.verify(
+    chains = {report.instance_id: report for report in engine().auditor.verify(
         db(), current_user.company_id, instance_ids=[c.instance_id for c in complaints])} if complaints else {}
     rows = []
     for complaint in complaints:
@@ -133,7 +132,7 @@ def index():
         procedures={key: name_in(engine().compiled(v).element_names, key, locale) for key, v in newest.items()},
         grades={key: _grade_label(key, options)
                 for key in sorted({row.grade for row in candidates if row.grade} | {filters.grade} - {None})},
-        statuses=STATUSES, categories=CATEGORIES, chain_problems=CHAIN_PROBLEMS, legend=_legend(result.most_runs),
+        statuses=STATUSES, categories=CATEGORIES, legend=_legend(result.most_runs),
         payload=_payload(result, diagram, locale))
 
 

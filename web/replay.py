@@ -23,7 +23,6 @@ from engine.replay import Lru, Replay, ReplayStep, cached_replay
 from engine.specs import CompiledProcess, name_in
 from engine.views import InstanceView
 from forms.builder import form_labels
-from web.audit import CHAIN_PROBLEMS
 from web.context import db, engine
 from web.i18n import locale_code
 from web.inputs import int_arg
@@ -53,7 +52,7 @@ def show(instance_id: int):
     step = int_arg(request.args, "step", total, low=1, high=max(total, 1))
     return render_template("complaints/replay.html", complaint=complaint, view=view, replay=result, step=step,
                            timeline=_timeline(result, chain.intact, instance.event_head, processes, view, locale),
-                           chain=chain, chain_problems=CHAIN_PROBLEMS, statuses=STATUSES, locale=locale,
+                           chain=chain, statuses=STATUSES, locale=locale,
                            payload=_payload(result, versions, view, locale))
 
 

@@ -219,7 +219,7 @@ def acknowledge(clock_id: int):
                 name=names_by_id(db(), {clock.acknowledged_by_id}).get(clock.acknowledged_by_id, "?")), "error")
         return redirect(url_for("inbox.index"), 303)
     try:
-        sla.acknowledge(db(), clock, current_user.id, form.text.data.strip(), engine().clock())
+        sla.acknowledge(db(), engine(), clock, current_user.id, form.text.data.strip(), engine().clock())
         db().commit()
     except Conflict as error:
         db().rollback()

@@ -1,5 +1,5 @@
 """What the background worker does on each pass: fire due timers, start scheduled runs of periodic procedures,
-warn and breach SLA clocks, send mail.
+warn and breach SLA clocks, send mail, checkpoint the histories' heads into the anchor.
 
 Each job does what is due at `now` and says how many seconds it may sleep before it has more to do (0 when it
 stopped with work left, `poll` when it cannot tell), so a loop sleeps until the earliest of them. The embedded
@@ -47,9 +47,9 @@ def timers(database: Database, engine: Engine) -> Job:
     return fire
 
 
-def sla_clocks(database: Database) -> Job:
+def sla_clocks(database: Database, engine: Engine) -> Job:
     def check(now: datetime, poll: float) -> float:
-        if sla.check_clocks(database.sessionmaker, now) >= sla.BATCH:
+        if sla.check_clocks(database.sessionmaker, engine, now) >= sla.BATCH:
             return 0.0
         with database.sessionmaker() as session:
             return until(sla.next_check(session), now, poll)
@@ -74,9 +74,20 @@ def mail(app: Flask) -> Job:
     return send
 
 
+def anchor(database: Database, engine: Engine, every: float) -> Job:
+    """Checkpoint the chain heads that moved into the anchor file, at most every `every` seconds across all
+    processes (engine.anchor)."""
+    def checkpoint(now: datetime, poll: float) -> float:
+        engine.auditor.checkpoint(database.sessionmaker, now, every)
+        return poll
+    return checkpoint
+
+
 def for_app(app: Flask) -> list[Job]:
     database, engine = app.extensions["kesu.db"], app.extensions["kesu.engine"]
-    return [timers(database, engine), schedules(database, engine), sla_clocks(database), mail(app)]
+    every = app.config["AUDIT_CHECKPOINT_SECONDS"]
+    return [timers(database, engine), schedules(database, engine), sla_clocks(database, engine), mail(app),
+            *([anchor(database, engine, every)] if every > 0 else [])]
 
 
 def run_pass(jobs: Sequence[Job], now: datetime, poll: float) -> float:

@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 import db
-from engine.audit import chain
+from engine.sealing import chain, legacy_hash
 from engine.records import APPEND_ONLY_DDL
 
 
@@ -52,7 +52,7 @@ def _chain_existing_events():
             sa.select(events).where(events.c.instance_id == instance_id).order_by(events.c.seq))]
         if not rows:
             continue
-        head = chain(None, rows)
+        head = chain(legacy_hash, None, rows)
         connection.execute(events.update().where(events.c.id == sa.bindparam('row_id'))
                            .values(prev_hash=sa.bindparam('row_prev_hash'), hash=sa.bindparam('row_hash')),
                            [{'row_id': r['id'], 'row_prev_hash': r['prev_hash'], 'row_hash': r['hash']}

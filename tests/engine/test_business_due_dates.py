@@ -35,7 +35,7 @@ def with_due_date(due: str) -> bytes:
 
 
 def due_of_task_opened_at(database, engine, acme, due: str, now: datetime) -> datetime:
-    stopped = Engine(specs=engine.specs, script_time_limit=1.0, form_resolver=engine.form_resolver,
+    stopped = Engine(engine.auditor, specs=engine.specs, script_time_limit=1.0, form_resolver=engine.form_resolver,
                      directory=engine.directory, clock=lambda: now, calendars=engine.calendars)
     with database.session() as s:
         version = publish(s, acme.id, with_due_date(due), None, groups=GROUPS)

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from complaints.registration import register
-from engine import audit, queries
+from engine import queries
 from engine.corrections import correct_data, retry, rewind, skip
 from engine.errors import Conflict, ProcessError, Refused
 from engine.publishing import publish
@@ -70,7 +70,7 @@ def proven(database, engine, instance_id: int):
     """The chain verifies, the recorded inputs re-run without divergence, and every step replays; the replay."""
     with database.session() as s:
         case = s.get(Instance, instance_id)
-        [chain] = audit.verify(s, case.company_id, case.id)
+        [chain] = engine.auditor.verify(s, case.company_id, case.id)
         report = rerun(s, engine, case)
         replayed = replay(s, engine, case)
     assert chain.intact

@@ -218,6 +218,6 @@ def test_a_process_forked_after_using_evaluators_starts_its_own_and_both_go_on()
 
 
 @pytest.mark.parametrize("limits", [{"script_processes": 0}, {"script_memory_limit": 0}, {"script_time_limit": 0}])
-def test_limits_that_would_stall_every_script_are_refused_when_the_engine_is_built(limits):
+def test_limits_that_would_stall_every_script_are_refused_when_the_engine_is_built(limits, engine):
     with pytest.raises(ValueError, match="script limits"):
-        Engine(**limits)
+        Engine(engine.auditor, **limits)

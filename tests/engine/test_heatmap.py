@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from complaints.registration import register
-from engine import audit
 from engine.heatmap import Run, cached_trace, heatmap, trace
 from engine.records import Event, Instance, ProcessVersion
 from engine.replay import Replay, ReplayStep
@@ -109,7 +108,7 @@ def test_reopened_complaint_on_the_clock_gives_each_task_its_real_duration(datab
 def test_trace_is_kept_while_the_chain_head_stays_and_its_chain_verifies(database, engine, acme, complaint_data):
     def traced(instance_id: int):
         with database.session() as s:
-            [chain] = audit.verify(s, acme.id, instance_id)
+            [chain] = engine.auditor.verify(s, acme.id, instance_id)
             return cached_trace(s, engine, s.get(Instance, instance_id), chain), chain
 
     with database.session() as s:

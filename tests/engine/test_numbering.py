@@ -22,7 +22,7 @@ FEB_1_SHANGHAI = datetime(2026, 1, 31, 16, 30, tzinfo=timezone.utc)
 
 def engine_at(engine: Engine, now: datetime) -> Engine:
     """The app's engine, with its clock stopped at `now`."""
-    return Engine(specs=engine.specs, script_time_limit=1.0, form_resolver=engine.form_resolver,
+    return Engine(engine.auditor, specs=engine.specs, script_time_limit=1.0, form_resolver=engine.form_resolver,
                   directory=engine.directory, clock=lambda: now, calendars=engine.calendars)
 
 

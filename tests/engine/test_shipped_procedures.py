@@ -62,7 +62,7 @@ def clock(monkeypatch) -> Clock:
 def engine(app, clock) -> Engine:
     """The app's engine, on the fake clock."""
     base = app.extensions["kesu.engine"]
-    return Engine(specs=base.specs, script_time_limit=1.0, form_resolver=base.form_resolver,
+    return Engine(base.auditor, specs=base.specs, script_time_limit=1.0, form_resolver=base.form_resolver,
                   directory=base.directory, clock=clock, calendars=base.calendars)
 
 

@@ -15,7 +15,6 @@ from SpiffWorkflow.bpmn.specs.event_definitions import timer
 
 from complaints import sla
 from complaints.sla import SlaClock, SlaPolicy
-from engine import audit
 from engine.publishing import publish
 from engine.replay import replay
 from engine.rerun import rerun
@@ -56,7 +55,7 @@ def clock(monkeypatch) -> Clock:
 def engine(app, clock) -> Engine:
     """The app's engine (with its SLA and notification observers) on the fake clock."""
     base = app.extensions["kesu.engine"]
-    return Engine(specs=base.specs, script_time_limit=1.0, form_resolver=base.form_resolver,
+    return Engine(base.auditor, specs=base.specs, script_time_limit=1.0, form_resolver=base.form_resolver,
                   directory=base.directory, clock=clock, calendars=base.calendars, observers=base.observers)
 
 
@@ -164,14 +163,14 @@ def test_a_case_left_alone_over_the_holiday_warns_then_breaches_and_escalates_at
     resolution = clocks(database, case)["resolution"]
     sessions = database.sessionmaker
 
-    assert sla.check_clocks(sessions, resolution.warn_at - timedelta(seconds=1)) == 0
-    assert sla.check_clocks(sessions, resolution.warn_at) == 1
+    assert sla.check_clocks(sessions, engine, resolution.warn_at - timedelta(seconds=1)) == 0
+    assert sla.check_clocks(sessions, engine, resolution.warn_at) == 1
     assert clocks(database, case)["resolution"].status == "warning"
     assert notified(database, case) == [("sla_warning", "service"), ("sla_warning", "service2")]
 
-    assert sla.check_clocks(sessions, resolution.due_at - timedelta(seconds=1)) == 0
-    assert sla.check_clocks(sessions, resolution.due_at) == 1
-    assert sla.check_clocks(sessions, resolution.due_at + timedelta(days=1)) == 0  # breached once
+    assert sla.check_clocks(sessions, engine, resolution.due_at - timedelta(seconds=1)) == 0
+    assert sla.check_clocks(sessions, engine, resolution.due_at) == 1
+    assert sla.check_clocks(sessions, engine, resolution.due_at + timedelta(days=1)) == 0  # breached once
     breached = clocks(database, case)["resolution"]
     assert (breached.status, breached.breached_at, breached.check_at) == ("breached", resolution.due_at, None)
     assert notified(database, case) == [("sla_breached", "manager"), ("sla_breached", "service"),
@@ -188,10 +187,10 @@ def test_the_warning_the_breach_and_its_acknowledgement_are_sealed_in_the_histor
     policy(database, acme, escalate_to="Management")
     case = register(database, engine, acme)
     resolution = clocks(database, case)["resolution"]
-    sla.check_clocks(database.sessionmaker, resolution.warn_at)
-    sla.check_clocks(database.sessionmaker, resolution.due_at)
+    sla.check_clocks(database.sessionmaker, engine, resolution.warn_at)
+    sla.check_clocks(database.sessionmaker, engine, resolution.due_at)
     with database.session() as s:
-        sla.acknowledge(s, s.get(SlaClock, resolution.id), acme.users["manager"].id, "换货已安排", resolution.due_at)
+        sla.acknowledge(s, engine, s.get(SlaClock, resolution.id), acme.users["manager"].id, "换货已安排", resolution.due_at)
     clock.now = resolution.due_at + timedelta(hours=1)
     complete(database, engine, acme, "service", case, "grade", {"level": "5"})  # the case goes on after them
 
@@ -205,7 +204,7 @@ def test_the_warning_the_breach_and_its_acknowledgement_are_sealed_in_the_histor
         assert breached.data == {"clock": "resolution", "target": "5 working days", "policy_version": 1,
                                  "due_at": resolution.due_at.isoformat(), "escalated_to": "Management"}
         instance = s.get(Instance, case)
-        assert audit.verify(s, acme.id, case)[0].intact
+        assert engine.auditor.verify(s, acme.id, case)[0].intact
         assert rerun(s, engine, instance).confirmed
         steps = replay(s, engine, instance)
         assert steps.divergence is None
@@ -235,7 +234,7 @@ def test_clocks_stop_while_the_customer_is_waited_for_and_the_deadline_moves_by_
     complete(database, engine, acme, "service", case, "grade", {"level": "5"})
     paused = clocks(database, case)["resolution"]
     assert (paused.status, paused.check_at) == ("paused", None)
-    assert sla.check_clocks(database.sessionmaker, paused.due_at + timedelta(days=3)) == 0  # no breach while paused
+    assert sla.check_clocks(database.sessionmaker, engine, paused.due_at + timedelta(days=3)) == 0  # not while paused
 
     clock.now = datetime(2026, 10, 8, 11, 0, tzinfo=SHANGHAI).astimezone(timezone.utc)  # 9 working hours later
     complete(database, engine, acme, "service", case, "ask_customer")
@@ -308,10 +307,10 @@ def test_the_worker_leaves_a_clock_alone_while_a_step_holds_its_case(database, e
     due = clocks(database, case)["resolution"].due_at
     step = database.sessionmaker()
     step.scalar(sa.select(Instance).where(Instance.id == case).with_for_update(of=Instance.__table__))  # as a step
-    assert sla.check_clocks(database.sessionmaker, due) == 0  # skipped, not waiting: no deadlock with the step
+    assert sla.check_clocks(database.sessionmaker, engine, due) == 0  # skipped, not waiting: no deadlock with the step
     step.rollback()
     step.close()
-    assert sla.check_clocks(database.sessionmaker, due) == 1
+    assert sla.check_clocks(database.sessionmaker, engine, due) == 1
     assert clocks(database, case)["resolution"].status == "breached"
 
 

@@ -14,8 +14,10 @@ import sqlalchemy as sa
 from dataclasses import replace
 
 from complaints.models import Complaint
-from conftest import COMPLAINT, GRADING, GROUPS, STANDARD
+from conftest import COMPLAINT, GRADING, GROUPS, STANDARD, tamper
+from db import utcnow
 from engine.publishing import publish, trial_version
+from engine.records import Event
 from test_audit_pages import alter_first_submission
 from web.audit_cases import duration
 
@@ -139,6 +141,17 @@ def test_a_complaint_whose_history_was_altered_is_flagged_in_the_list(database, 
     assert "chain-broken" not in auditor.get("/audit/").get_data(as_text=True)
     alter_first_submission(database, cases["closed"])
     rows = re.findall(r'<tr data-instance="(\d+)">(.*?)</tr>', auditor.get("/audit/").get_data(as_text=True), re.S)
+    assert [int(instance) for instance, row in rows if "chain-broken" in row] == [cases["closed"]]
+
+
+def test_a_complaint_cut_short_after_its_checkpoint_is_flagged_in_the_list(database, engine, cases, acme, login):
+    engine.auditor.checkpoint(database.sessionmaker, utcnow())
+    with database.session() as s:
+        first = s.scalar(sa.select(Event.hash).where(Event.instance_id == cases["closed"], Event.seq == 1))
+    tamper(database, "DELETE FROM events WHERE instance_id = :i AND seq > 1",
+           "UPDATE instances SET event_count = 1, event_head = :head WHERE id = :i", i=cases["closed"], head=first)
+    page = login(acme.email("auditor")).get("/audit/").get_data(as_text=True)
+    rows = re.findall(r'<tr data-instance="(\d+)">(.*?)</tr>', page, re.S)
     assert [int(instance) for instance, row in rows if "chain-broken" in row] == [cases["closed"]]
 
 

@@ -6,6 +6,8 @@ import re
 
 import sqlalchemy as sa
 
+from conftest import tamper
+from db import utcnow
 from engine.records import Event
 
 
@@ -39,6 +41,43 @@ def test_auditor_verifies_an_intact_history_then_sees_the_altered_event_named(da
     page = flashes_after(auditor, f"/complaints/{case}/verify", case)
     [message] = re.findall(r'class="flash flash-error"[^>]*>([^<]*)<', page)
     assert re.search(r"\b2\b", message)  # the completion, event 2, is named
+
+
+def cut_after_checkpoint(database, engine, case: int) -> int:
+    """Anchor the case, then delete all its events but the first and move its head and count back, behind the app's
+    back; returns how many events it had."""
+    with database.session() as s:
+        seals = s.scalars(sa.select(Event.hash).where(Event.instance_id == case).order_by(Event.seq)).all()
+    engine.auditor.checkpoint(database.sessionmaker, utcnow())
+    tamper(database, "DELETE FROM events WHERE instance_id = :i AND seq > 1",
+           "UPDATE instances SET event_count = 1, event_head = :head WHERE id = :i", i=case, head=seals[0])
+    return len(seals)
+
+
+def errors_after_verify(auditor, case: int) -> list[str]:
+    return re.findall(r'class="flash flash-error"[^>]*>([^<]*)<', flashes_after(auditor, f"/complaints/{case}/verify",
+                                                                                 case))
+
+
+def test_verify_names_the_events_removed_since_the_checkpoint_and_then_the_damaged_anchor(
+        database, engine, acme, api, login, complaint_data):
+    case = registered(acme, api, complaint_data)
+    events = cut_after_checkpoint(database, engine, case)
+    auditor = login(acme.email("auditor"))
+    [message] = errors_after_verify(auditor, case)
+    assert f"2–{events}" in message  # the events the anchor proves were there
+    engine.auditor.anchor.path.write_bytes(b"")  # the anchor's only line removed too: the cut cannot be proven,
+    [damage] = errors_after_verify(auditor, case)  # but the line the database says was written is missed
+    assert f"2–{events}" not in damage and re.search(r"\b1\b", damage)
+
+
+def test_evidence_pack_carries_the_seal_kind_and_the_checkpoint_a_truncation_is_proven_by(
+        database, engine, acme, api, login, complaint_data):
+    case = registered(acme, api, complaint_data)
+    events = cut_after_checkpoint(database, engine, case)
+    chain = login(acme.email("auditor")).get(f"/complaints/{case}/evidence.json").get_json()["chain"]
+    assert (chain["seal"], chain["problem"], chain["broken_at"], chain["anchored"]["events"]) == (
+        "HMAC-SHA-256", "truncated", 2, events)
 
 
 def test_auditor_reruns_a_complaint_and_a_tampered_one_diverges(database, acme, api, login, complaint_data):

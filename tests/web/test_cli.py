@@ -1,9 +1,11 @@
 """The admin CLI (`flask --app app kesu ...`): companies, users with groups, and the idempotent demo loader."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from complaints.registration import register
 from complaints.sla import SlaClock
 from db import Database
 from demo import DECISION_TABLES, SHIPPED, SLA_POLICIES
-from conftest import ROOT, count
+from conftest import AUDIT_KEY, ROOT, count, tamper
 from engine.records import DecisionVersion, Event, Instance, ProcessVersion
 from engine.rerun import rerun
 
@@ -136,10 +138,10 @@ def test_demo_is_idempotent(database, kesu):
 def test_demo_has_a_closed_complaint_reopened_once_that_re_runs(database, kesu, engine):
     assert kesu("demo").exit_code == 0
     with database.session() as s:
-        closed = s.scalars(sa.select(Instance).where(Instance.status == "completed")).all()
+        closed = s.scalars(sa.select(Instance).where(Instance.status == "completed").order_by(Instance.id)).all()
         assert len(closed) == 2  # one per company
         callbacks = s.scalars(sa.select(Event.data).where(Event.instance_id == closed[0].id,
-                                                          Event.element_id == "gw_satisfied")).all()
+                                                          Event.element_id == "gw_satisfied").order_by(Event.seq)).all()
         assert [data["flow"] for data in callbacks] == ["flow_satisfied_no", "flow_satisfied_yes"]
         assert rerun(s, engine, closed[0]).confirmed
 
@@ -167,7 +169,7 @@ def test_commands_work_from_the_shell(tmp_path):
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     shell_db = Database(url)
     shell_db.create_all()
-    env = {**os.environ, "KESU_DATABASE_URL": url}
+    env = {**os.environ, "KESU_DATABASE_URL": url, "KESU_AUDIT_KEY": AUDIT_KEY}
     flask = [str(Path(sys.executable).with_name("flask")), "--app", "app"]
     result = subprocess.run([*flask, "kesu", "company", "create", "Shell Co"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
@@ -221,3 +223,65 @@ def test_audit_verify_refuses_an_unknown_company_or_instance(database, kesu):
     assert "no company called 'Nowhere Ltd'" in kesu("audit", "verify", "--company", "Nowhere Ltd").output
     result = kesu("audit", "verify", "--instance", "999999")
     assert (result.exit_code, "no instance 999999" in result.output) == (1, True)
+
+
+CHECKPOINT = datetime(2026, 12, 7, 10, 0, tzinfo=timezone.utc)
+
+
+def anchored_then_cut(database, engine, company, complaint_data, removed: int) -> tuple[int, str, int]:
+    """A case anchored at CHECKPOINT, then its newest `removed` events deleted and its head and count moved back
+    behind the app's back: its id, number and how many events it had."""
+    instance_id, number = registered_case(database, engine, company, complaint_data)
+    with database.session() as s:
+        for n in range(3):
+            engine.note(s, s.get(Instance, instance_id), "note", None, CHECKPOINT, n=n)
+    with database.session() as s:
+        events = s.scalars(sa.select(Event.hash).where(Event.instance_id == instance_id).order_by(Event.seq)).all()
+    engine.auditor.checkpoint(database.sessionmaker, CHECKPOINT)
+    keep = len(events) - removed
+    tamper(database, "DELETE FROM events WHERE instance_id = :i AND seq > :keep",
+           "UPDATE instances SET event_count = :keep, event_head = :head WHERE id = :i",
+           i=instance_id, keep=keep, head=events[keep - 1])
+    return instance_id, number, len(events)
+
+
+@pytest.mark.parametrize("removed", [1, 2])
+def test_audit_verify_names_the_events_removed_after_the_anchored_checkpoint_and_exits_1(
+        database, engine, acme, complaint_data, kesu, removed):
+    instance_id, number, events = anchored_then_cut(database, engine, acme, complaint_data, removed)
+    result = kesu("audit", "verify")
+    assert result.exit_code == 1, result.output
+    what = f"events {events - 1}–{events} are" if removed == 2 else f"event {events} is"
+    assert result.output.splitlines() == [
+        f"instance {instance_id} ({number}): {what} missing after the anchored checkpoint of 2026-12-07 10:00 UTC "
+        f"(the case had {events} events then)",
+        f"1 cases, {events - removed} events: 1 broken"]
+
+
+def test_audit_checkpoint_anchors_now_and_verify_names_a_case_deleted_since(database, engine, acme, complaint_data,
+                                                                           kesu):
+    instance_id, number = registered_case(database, engine, acme, complaint_data)
+    events = count(database, Event)
+    result = kesu("audit", "checkpoint")
+    assert result.output == f"anchored 1 cases in {engine.auditor.anchor.path}\n"
+    tamper(database, *(f"DELETE FROM {table} WHERE instance_id = :i" for table in ("complaints", "inbox_tasks",
+                                                                                    "events")),
+           "DELETE FROM instances WHERE id = :i", i=instance_id)
+    result = kesu("audit", "verify", "--instance", str(instance_id))
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines()[0].startswith(
+        f"instance {instance_id} ({number}) is missing from the database but was anchored with {events} events on ")
+
+
+def test_audit_verify_reports_damage_to_the_anchor_file(database, engine, acme, complaint_data, kesu):
+    registered_case(database, engine, acme, complaint_data)
+    kesu("audit", "checkpoint")
+    path = engine.auditor.anchor.path
+    line = json.loads(path.read_bytes())
+    line["cases"][0][3] += 1  # one event more than the case had
+    path.write_text(json.dumps(line) + "\n")
+    result = kesu("audit", "verify")
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines() == [f"anchor {path}: line 1 not what was signed",
+                                          f"1 cases, {count(database, Event)} events: intact; "
+                                          f"the anchor file is damaged"]

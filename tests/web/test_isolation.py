@@ -173,7 +173,7 @@ def acme_ids(database, engine, acme, api, login) -> dict:
     ok(service.post(f"/tasks/{moved['tasks'][0]['id']}/complete", {"data": {"valid": True}}))
     stopped = ok(service.post("/processes/fragile/instances", {"data": data}), 201)
     assert service.post(f"/tasks/{stopped['tasks'][0]['id']}/complete", {"data": {"seen": True}}).status_code == 422
-    sla.check_clocks(database.sessionmaker, utcnow() + timedelta(seconds=1))
+    sla.check_clocks(database.sessionmaker, engine, utcnow() + timedelta(seconds=1))
     with database.session() as s:
         clock = s.scalar(sa.select(SlaClock.id).where(SlaClock.instance_id == held["id"]))
         [notice] = notify(s, acme.id, [acme.users["admin"].id], "reopened", instance_id=held["id"],

@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash
 
 import config
 from app import create_app
+from conftest import AUDIT_KEY
 from auth import tokens
 from auth.accounts import create_user
 from auth.models import ApiToken, Company as CompanyRow, User
@@ -166,7 +167,8 @@ def test_session_cookie_is_httponly_and_samesite_lax(acme, browser):
 
 def test_production_sends_the_session_cookie_over_https_only(monkeypatch):
     monkeypatch.setenv("KESU_ENV", "production")
-    app = create_app({"DATABASE_URL": "sqlite://", "SECRET_KEY": "a-real-secret-from-the-environment"})
+    app = create_app({"DATABASE_URL": "sqlite://", "SECRET_KEY": "a-real-secret-from-the-environment",
+                      "AUDIT_KEY": AUDIT_KEY})
     assert app.config["SESSION_COOKIE_SECURE"] is True and app.config["SESSION_COOKIE_HTTPONLY"] is True
 
 

@@ -163,7 +163,7 @@ def test_the_complaint_page_shows_each_clock(login, acme, database, engine, comp
 def test_the_next_level_up_acknowledges_an_escalated_breach(login, acme, database, engine, complaint_data):
     set_policy(database, acme, resolution_target="PT0S", escalate_to="Management")
     case = register(database, engine, acme, complaint_data)
-    assert sla.check_clocks(database.sessionmaker, utcnow() + timedelta(seconds=1)) == 1
+    assert sla.check_clocks(database.sessionmaker, engine, utcnow() + timedelta(seconds=1)) == 1
     with database.session() as s:
         clock = s.scalar(sa.select(SlaClock).where(SlaClock.instance_id == case))
     manager, service = login(acme.email("manager")), login(acme.email("service"))
@@ -189,7 +189,7 @@ def test_the_next_level_up_acknowledges_an_escalated_breach(login, acme, databas
 def test_deadline_notes_are_in_the_history_but_no_step_to_rewind_to(login, acme, database, engine, complaint_data):
     set_policy(database, acme, resolution_target="PT0S", escalate_to="Management")
     case = register(database, engine, acme, complaint_data)
-    sla.check_clocks(database.sessionmaker, utcnow() + timedelta(seconds=1))
+    sla.check_clocks(database.sessionmaker, engine, utcnow() + timedelta(seconds=1))
     admin = login(acme.email("admin"))
     in_english(admin)
     assert "Deadline missed: Resolution" in text(admin.get(f"/complaints/{case}"))

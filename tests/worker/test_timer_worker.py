@@ -20,7 +20,7 @@ import redis
 import sqlalchemy as sa
 
 from app import create_app
-from conftest import GROUPS, ROOT
+from conftest import AUDIT_KEY, GROUPS, ROOT
 from engine.publishing import publish
 from engine.records import Event, InboxTask, Instance
 from engine.worker import fire_due, next_due
@@ -152,12 +152,17 @@ fire_due(app.extensions["kesu.db"], engine)
 """
 
 
-def test_a_worker_killed_before_its_commit_loses_nothing(database, engine, acme):
+def audited(tmp_path: Path) -> dict[str, str]:
+    """The environment with which a worker process seals with the tests' key and anchors into `tmp_path`."""
+    return {**os.environ, "KESU_AUDIT_KEY": AUDIT_KEY, "KESU_AUDIT_ANCHOR": str(tmp_path / "audit-anchor.jsonl")}
+
+
+def test_a_worker_killed_before_its_commit_loses_nothing(database, engine, acme, tmp_path):
     [case] = start_cases(database, engine, acme, "PT1S")
     due = wait_until_due(database, [case])
 
     killed = subprocess.run([sys.executable, "-c", KILLED_WORKER, database.url], cwd=ROOT, capture_output=True,
-                            text=True, timeout=60)
+                            text=True, timeout=60, env=audited(tmp_path))
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert (fired(database, case), inbox(database, case), instance(database, case).next_timer_at) == (0, ["handle"],
                                                                                                       due)
@@ -182,10 +187,11 @@ def test_embedded_worker_fires_a_timer_within_two_seconds_of_its_due_time(databa
     assert (fired(database, case), inbox(database, case)) == (1, ["escalate"])
 
 
-def test_app_runs_the_embedded_worker_only_when_asked(app, database):
+def test_app_runs_the_embedded_worker_only_when_asked(app, database, tmp_path):
     assert "kesu.worker" not in app.extensions  # tests (and `flask kesu ...` commands) run without it
     with_worker = create_app({"DATABASE_URL": database.url, "SECRET_KEY": "test-only-secret", "TESTING": True,
-                              "EMBEDDED_WORKER": True})
+                              "EMBEDDED_WORKER": True, "AUDIT_KEY": AUDIT_KEY,
+                              "AUDIT_ANCHOR": str(tmp_path / "audit-anchor.jsonl")})
     worker = with_worker.extensions["kesu.worker"]
     try:
         assert worker.is_alive()
@@ -195,9 +201,9 @@ def test_app_runs_the_embedded_worker_only_when_asked(app, database):
     assert not worker.is_alive()
 
 
-def test_flask_kesu_worker_fires_timers_in_the_foreground_until_interrupted(database, engine, acme):
+def test_flask_kesu_worker_fires_timers_in_the_foreground_until_interrupted(database, engine, acme, tmp_path):
     [case] = start_cases(database, engine, acme, "PT1S")
-    env = {**os.environ, "KESU_DATABASE_URL": database.url, "KESU_SECRET_KEY": "test-only-secret"}
+    env = {**audited(tmp_path), "KESU_DATABASE_URL": database.url, "KESU_SECRET_KEY": "test-only-secret"}
     env.pop("KESU_EMBEDDED_WORKER", None)
     command = [str(Path(sys.executable).with_name("flask")), "--app", "app", "kesu", "worker"]
     with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -218,7 +224,7 @@ def celery_workers(database, tmp_path):
         redis.Redis.from_url(REDIS_URL).ping()
     except redis.ConnectionError:
         pytest.skip("Redis is not running at 127.0.0.1:6379")
-    env = {**os.environ, "KESU_DATABASE_URL": database.url, "KESU_REDIS_URL": REDIS_URL,
+    env = {**audited(tmp_path), "KESU_DATABASE_URL": database.url, "KESU_REDIS_URL": REDIS_URL,
            "KESU_SECRET_KEY": "test-only-secret"}
     env.pop("KESU_EMBEDDED_WORKER", None)
     celery = str(Path(sys.executable).with_name("celery"))
