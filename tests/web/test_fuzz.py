@@ -193,7 +193,7 @@ def _things(app: Flask, database: Database, acme) -> World:
         service.post(f"/tasks/{case['tasks'][0]['id']}/claim")
         if answers:
             service.post(f"/tasks/{case['tasks'][0]['id']}/complete", {"data": answers})
-    sla.check_clocks(database.sessionmaker, utcnow() + timedelta(seconds=1))
+    sla.check_clocks(database.sessionmaker, app.extensions["kesu.engine"], utcnow() + timedelta(seconds=1))
     with database.session() as s:
         notify(s, acme.id, [u.id for u in acme.users.values()], "reopened", instance_id=case["id"],
                params={"number": case["number"]})
