@@ -442,7 +442,7 @@ class Engine:
     def complete(self, session: Session, task_id: str, actor: Actor, data: dict[str, Any]) -> Instance:
         """Submit a task's form: only its declared fields, validated, then the procedure moves on."""
         row, instance = self._task_for(session, task_id, actor)
-        if row.assignee_id not in (None, actor.user_id):
+        if row.assignee_id not in (None, actor.user_id) and not actor.tester:  # a test run's owner plays everyone
             raise self._held_by(session, row)
         step = Step(self, session, instance, actor)
         task = _find_task(step.workflow, row.id)
