@@ -11,7 +11,6 @@ and its page, replay and evidence pack must open.
 """
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -19,19 +18,18 @@ from typing import Any
 
 import lxml.html
 import pytest
-import sqlalchemy as sa
 
 from conftest import ROOT
 from engine.decisions import publish_decision
 from engine.periodic import start_due
-from engine.records import Event, Instance
-from engine.views import Actor
+from engine.records import Instance
 from test_graded_procedure import ACCEPTED, CLASS_A, GM_OK, HANDLE, LEVEL_1, REPORT, REVIEW_OK, REVIEW_REJECTS
 from test_graded_procedure import PATHS as GRADED_PATHS, S as graded_row, VALID as GRADED_VALID
 from test_pages import claim, complete, inbox, instance_id, register, task_on, text
+from test_procedure_deadlines import drive_on
 from test_procedures import upload
 from test_registration_and_routing import publish_more
-from test_shipped_procedures import PATHS as SHIPPED_PATHS, Tick, clock  # noqa: F401 - clock: the fake clock fixture
+from test_shipped_procedures import PATHS as SHIPPED_PATHS, Tick, clock, history  # noqa: F401 - clock: a fixture
 from test_standard_procedure import ASSIGN, GRADE, NO_VISIT, PLAN, QUALITY_REJECTS, VALID, WORKER
 from test_standard_procedure import HANDLING, MANAGEMENT, PATHS as STANDARD_PATHS, QUALITY, S
 
@@ -40,7 +38,8 @@ DAY = timedelta(days=1)
 # A path only the pages walk: the graded procedure's daily follow-up of class A and B complaints needs days to pass,
 # which the graded table (worked within the hour) leaves to test_procedure_deadlines. A class A case is followed up
 # on two days, rejected by quality once, and closed.
-FOLLOWED_UP = graded_row("follow_up", MANAGEMENT, ("handle", "progress_feedback"), follow_up_note="已督促处理部门今日换件")
+FOLLOWED_UP = graded_row("follow_up", MANAGEMENT, ("handle", "progress_feedback"),
+                         follow_up_note="已督促处理部门今日换件")
 WALK_ONLY: dict[str, tuple[str, list, str]] = {
     "class_a_followed_up_daily_until_closed": ("complaint_graded", [
         GRADED_VALID, CLASS_A, REPORT, LEVEL_1,
@@ -142,13 +141,6 @@ def register_on(people: People, key: str, complaint_data: dict) -> int:
     return instance_id(response)
 
 
-def let_time_pass(database, engine, clock, company, case: int, tick: Tick) -> None:
-    """Move the clock on and run the timer worker on the case, as the engine tests do."""
-    clock.now += tick.delta
-    with database.session() as s:
-        engine.fire_timers(s, s.get(Instance, case), Actor(company_id=company.id))
-
-
 def held_from_the_start(engine, database, case: int, element: str) -> bool:
     """Whether the diagram gives this task to a person (camunda:assignee), so it comes held, with nothing to claim."""
     with database.session() as s:
@@ -187,16 +179,10 @@ def walk(database, engine, clock, company, people: People, case: int, steps: lis
     case_data = {} if case_data is None else case_data
     for step in steps:
         if isinstance(step, Tick):
-            let_time_pass(database, engine, clock, company, case, step)
+            drive_on(database, engine, clock, company, case, step.delta)  # time passes, the timer worker runs
         else:
             work_row(people, engine, database, case, step, case_data)
     return case_data
-
-
-def history(database, company, case: int) -> list[Event]:
-    with database.session() as s:
-        return list(s.scalars(sa.select(Event).where(Event.instance_id == case, Event.company_id == company.id)
-                              .order_by(Event.seq)))
 
 
 def assert_closed_at(database, company, case: int, path: Walk) -> None:
