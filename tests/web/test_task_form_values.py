@@ -79,14 +79,17 @@ def test_declared_defaults_fill_the_first_visit_and_the_earlier_round_the_next(
                                  "customer_informed": "false", "plan_note": "整批更换"}  # 'no', not the default
 
 
+SHOWN_DATE = ('<camunda:formField id="review_comment" label="Comment" type="string" />',
+              '<camunda:formField id="review_comment" label="Comment" type="string" />'
+              '<camunda:formField id="rework_date" label="Rework date" type="date"><camunda:validation>'
+              '<camunda:constraint name="readonly" /><camunda:constraint name="required" /></camunda:validation>'
+              '</camunda:formField>')  # the review shows the planned date, read-only and "required"
+
+
 def test_read_only_field_shows_the_case_value_and_never_blocks_the_task(
         database, engine, on_the_clock, acme, people, publish_variant, complaint_data):
     """A required read-only field is one browsers do not send: the review could not be completed at all."""
-    shown = '<camunda:formField id="rework_date" label="Rework date" type="date"><camunda:validation>' \
-            '<camunda:constraint name="readonly" /><camunda:constraint name="required" /></camunda:validation>' \
-            '</camunda:formField>'
-    comment = '<camunda:formField id="review_comment" label="Comment" type="string" />'
-    publish_variant(variant((comment, comment + shown)))
+    publish_variant(variant(SHOWN_DATE))
     case = register_on(people, "Process_rework", complaint_data)
     walk(database, engine, on_the_clock, acme, people, case, [PLANNED])
     quality = people["quality"]
@@ -117,3 +120,14 @@ def test_date_field_holding_no_date_opens_empty(database, engine, on_the_clock, 
     publish_variant(variant(*with_script_before_plan("rework_date = 20260320")))
     register_on(people, "Process_rework", complaint_data)
     assert plan_page(people)["rework_date"] == ""
+
+
+def test_read_only_field_never_blocks_the_task_through_the_api(database, engine, on_the_clock, acme, people, api,
+                                                               publish_variant, complaint_data):
+    publish_variant(variant(SHOWN_DATE))
+    case = register_on(people, "Process_rework", complaint_data)
+    walk(database, engine, on_the_clock, acme, people, case, [PLANNED])
+    quality = api(acme.email("quality"))
+    [review] = [t["id"] for t in quality.get("/tasks?scope=groups").get_json() if t["instance_id"] == case]
+    response = quality.post(f"/tasks/{review}/complete", {"data": {"approved": False}})
+    assert response.status_code == 200, response.get_json()
