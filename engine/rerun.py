@@ -21,7 +21,8 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import DurationTimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, DurationTimerEventDefinition
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from engine import migration, periodic, queries, serializer, timing
@@ -101,6 +102,14 @@ def rewound(before: BpmnWorkflow, after: BpmnWorkflow) -> dict[str, Any]:
     """What a rewind changes: the elements open before and after it, and the data."""
     return {"open_before": migration.open_elements(before), "open_after": migration.open_elements(after),
             "changes": data_changes(jsonable(current_data(before)), jsonable(current_data(after)))}
+
+
+def _due_now(cycle: Task, now: datetime) -> None:
+    """Make a cycle timer's next time due, so it fires once and then waits a whole interval (marking it fired, as
+    a duration timer is, would end the cycle)."""
+    due = cycle.internal_data.get("event_value")
+    if isinstance(due, dict):
+        due["next"] = (now - timedelta(seconds=1)).isoformat()
 
 
 class _Unapplicable(Exception):
@@ -210,7 +219,10 @@ class Scratch:
         if not waiting:
             raise _Unapplicable(f"timer {event.element_id} was not waiting")
         for task in waiting:
-            task.internal_data["event_fired"] = True  # a timer checks this once its due time has not come
+            if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition):
+                _due_now(task, self.engine.clock())  # what SpiffWorkflow's timers compare with, not step.now
+            else:
+                task.internal_data["event_fired"] = True  # a timer checks this once its due time has not come
         step.run(step.workflow.refresh_timers)
         self.settle(step)
 

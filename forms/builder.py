@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask_babel import gettext
 from flask_wtf import FlaskForm
@@ -26,6 +27,8 @@ _TYPES = ((YesNoField, "boolean"), (IntegerField, "long"), (DateField, "date"), 
 
 
 def _validators(spec: FieldSpec) -> list:
+    if spec.readonly:  # shown, never sent (browsers leave disabled inputs out) nor taken: nothing to require
+        return [Optional()]
     validators: list = [InputRequired() if spec.required else Optional()]
     if spec.type == "string" and (spec.minlength or spec.maxlength):
         validators.append(Length(min=spec.minlength or -1, max=spec.maxlength or -1))
@@ -75,17 +78,51 @@ def task_form_class(fields: tuple[FieldSpec, ...], form_key: str | None, locale:
     return type("TaskForm", (FlaskForm,), attrs)
 
 
-def initial_data(fields: tuple[FieldSpec, ...], data: dict[str, Any]) -> dict[str, Any]:
-    """The case's data as a task's form shows it: stored values are JSON (a date is its ISO text), while the
-    date fields of WTForms want dates; a value that no longer reads as its type is left out, not shown broken."""
+def initial_data(fields: tuple[FieldSpec, ...], data: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
+    """The case's data as a task's form shows it: what the case holds for each field (on a task that comes round
+    again, what was entered the last time), else the field's declared default. Stored values are JSON, so a date
+    is text, while WTForms' date fields want dates; a value that does not read as its type is left out, not shown
+    broken."""
     shown = dict(data)
     for spec in fields:
-        if spec.type == "date" and isinstance(data.get(spec.id), str):
-            try:
-                shown[spec.id] = date.fromisoformat(data[spec.id][:10])
-            except ValueError:
-                shown.pop(spec.id)
+        value = data[spec.id] if spec.id in data else _default(spec)
+        shown.pop(spec.id, None)
+        if spec.type == "date":
+            value = _as_date(value, zone)
+        if value is not None:
+            shown[spec.id] = value
     return shown
+
+
+def read_only(fields: tuple[FieldSpec, ...], shown: dict[str, Any]) -> dict[str, Any]:
+    """The read-only fields' part of what a form shows: a posted form takes them from the case, as browsers do not
+    send disabled inputs."""
+    return {spec.id: shown[spec.id] for spec in fields if spec.readonly and spec.id in shown}
+
+
+def _default(spec: FieldSpec) -> Any:
+    """A field's declared default (camunda:defaultValue) as the form takes it; an expression ('${...}') is another
+    engine's and shows nothing."""
+    if spec.default is None or spec.default.lstrip().startswith(("${", "#{")):
+        return None
+    if spec.type == "boolean":
+        return {"true": True, "false": False}.get(spec.default.strip().lower())
+    return spec.default
+
+
+def _as_date(value: Any, zone: ZoneInfo) -> date | None:
+    """A date field's value as a date: ISO date text, or a moment (a script's deadline(), kept as ISO text) on the
+    company's calendar; None for anything else."""
+    if isinstance(value, datetime):
+        return value.astimezone(zone).date() if value.tzinfo else value.date()
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        return None
+    try:
+        return _as_date(datetime.fromisoformat(value.strip()), zone)
+    except ValueError:
+        return None
 
 
 def _unbound_fields(form_class: type[FlaskForm]) -> list[tuple[str, UnboundField]]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -23,7 +24,8 @@ from engine.formdata import FormError
 from engine.records import InboxTask, Instance
 from engine.specs import name_in
 from engine.views import TaskView
-from forms.builder import PeopleChoices, apply_errors, initial_data, submitted_values, task_form_class
+from forms.builder import (PeopleChoices, apply_errors, initial_data, read_only, submitted_values,
+                           task_form_class)
 from web.context import WORKERS, actor, db, engine, perform, roles_required
 from web.errors import describe, engine_error_status
 from web.i18n import locale_code
@@ -173,7 +175,8 @@ def task(task_id: str):
     instance = queries.get_instance(db(), view.instance_id, actor().company_id)
     data = queries.instance_view(db(), engine(), instance).data
     form_class = task_form_class(view.fields, view.form_key, locale_code(), people_choices(view))
-    form = form_class(data=initial_data(view.fields, data)) if request.method == "GET" else form_class()
+    shown = initial_data(view.fields, data, ZoneInfo(current_user.company.timezone))
+    form = form_class(data=shown if request.method == "GET" else read_only(view.fields, shown))
     if form.validate_on_submit():
         try:
             perform(lambda s: engine().complete(s, task_id, actor(), submitted_values(form, view.fields)))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, url_for
@@ -21,7 +22,7 @@ from engine.formdata import FormError
 from engine.records import Instance
 from engine.views import Actor, TaskView
 from engine.xmlload import DiagramError
-from forms.builder import apply_errors, submitted_values, task_form_class
+from forms.builder import apply_errors, initial_data, read_only, submitted_values, task_form_class
 from web.context import actor, db, engine, perform, roles_required
 from web.errors import describe
 from web.i18n import locale_code
@@ -66,13 +67,18 @@ def _sandbox(instance_id: int) -> Instance:
 
 
 def _forms(tasks: tuple[TaskView, ...], data: dict, failed: tuple[str, object] | None) -> dict:
-    """A form per open task, prefilled with the case's data; the one that failed keeps what was typed."""
+    """A form per open task, prefilled as the inbox's task page does; the one that failed keeps what was typed."""
     forms = {}
     for task in tasks:
         form_class = task_form_class(task.fields, task.form_key, locale_code())
         forms[task.id] = failed[1] if failed and failed[0] == task.id else \
-            form_class(data=data, prefix=f"t{task.id[:8]}", formdata=None)
+            form_class(data=_shown(task, data), prefix=f"t{task.id[:8]}", formdata=None)
     return forms
+
+
+def _shown(task: TaskView, data: dict) -> dict:
+    """What the task's form shows before anything is typed (dates read on the company's calendar)."""
+    return initial_data(task.fields, data, ZoneInfo(current_user.company.timezone))
 
 
 def _render(instance: Instance, failed: tuple[str, object] | None = None, status: int = 200):
@@ -97,10 +103,12 @@ def show(instance_id: int):
 def complete(instance_id: int, task_id: str):
     """Complete one open task of the test run with the sample data typed in its form."""
     instance = _sandbox(instance_id)
-    view = next((t for t in queries.instance_view(db(), engine(), instance).tasks if t.id == task_id), None)
+    case = queries.instance_view(db(), engine(), instance)
+    view = next((t for t in case.tasks if t.id == task_id), None)
     if view is None:
         abort(404)
-    form = task_form_class(view.fields, view.form_key, locale_code())(prefix=f"t{task_id[:8]}")
+    form = task_form_class(view.fields, view.form_key, locale_code())(
+        prefix=f"t{task_id[:8]}", data=read_only(view.fields, _shown(view, case.data)))
     if form.validate_on_submit():
         try:
             perform(lambda s: engine().complete(s, task_id, tester(), submitted_values(form, view.fields)), tester())

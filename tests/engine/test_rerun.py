@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from complaints.registration import register
 from engine.errors import ProcessError
+from engine.publishing import publish
 from engine.records import Event, InboxTask, Instance, ProcessVersion
 from engine.rerun import rerun
 from engine.views import Actor
@@ -18,7 +19,9 @@ from test_loops import INTAKE, REOPEN_ROUND, SATISFIED, complete
 from test_migration import move, publish_version, start
 from test_migration import complete as complete_element
 from test_sandbox import scripted, start_scripted
-from test_shipped_procedures import PATHS, clock, drive, engine  # noqa: F401 - fixtures: the engine on a fake clock
+from test_procedure_deadlines import DAY, HANDLED, graded, to_handling
+from test_shipped_procedures import (MANAGEMENT, PATHS, S, Tick, clock, drive,  # noqa: F401 - fixtures: the engine
+                                     engine)  # on a fake clock
 
 ANALYSE, REPLY, _ = REOPEN_ROUND
 
@@ -86,6 +89,69 @@ def test_ecommerce_complaint_whose_week_ran_out_reproduces_the_timer_and_the_ale
     assert [e.element_id for e in events if e.type == "timer_fired"] == ["week_overdue"]
 
     report = rerun_case(database, engine, instance_id)
+    assert (report.divergence, report.steps_checked) == (None, len(events))
+
+
+def test_class_b_complaint_followed_up_on_two_days_records_each_day_and_reproduces(
+        database, engine, clock, acme, complaint_data):
+    follow_up = S("follow_up", MANAGEMENT, {"follow_up_note": "已督促"}, also_open=("handle", "progress_feedback"))
+    instance_id, _ = graded(database, engine, clock, acme, complaint_data, [
+        *to_handling("B"), Tick(DAY + timedelta(minutes=1)), follow_up, Tick(DAY), follow_up, *HANDLED])
+    events = history(database, instance_id)
+    fired = [i for i, e in enumerate(events) if e.type == "timer_fired"]
+    assert [events[i].element_id for i in fired] == ["daily_follow_up", "daily_follow_up"]
+    assert [(events[i + 1].element_id, events[i + 1].data["flow"]) for i in fired] == \
+        [("gw_follow_up", "flow_follow_up_yes")] * 2  # each day's firing comes before the branch it starts
+
+    report = rerun_case(database, engine, instance_id)
+    assert (report.divergence, report.steps_checked) == (None, len(events))
+
+
+REMINDERS = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="defs_reminders" targetNamespace="http://kesu.test">
+  <bpmn:process id="reminders" name="Reminders" isExecutable="true">
+    <bpmn:laneSet id="lanes"><bpmn:lane id="lane_cs" name="Customer Service">
+      <bpmn:flowNodeRef>start</bpmn:flowNodeRef><bpmn:flowNodeRef>work</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>end</bpmn:flowNodeRef><bpmn:flowNodeRef>hourly</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>remind</bpmn:flowNodeRef><bpmn:flowNodeRef>end_reminded</bpmn:flowNodeRef>
+    </bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="work" name="Work"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:boundaryEvent id="hourly" attachedToRef="work" cancelActivity="false">
+      <bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeCycle xsi:type="bpmn:tFormalExpression">R/PT1H</bpmn:timeCycle>
+      </bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:userTask id="remind" name="Remind"><bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:endEvent id="end_reminded"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work" />
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end" />
+    <bpmn:sequenceFlow id="f3" sourceRef="hourly" targetRef="remind" />
+    <bpmn:sequenceFlow id="f4" sourceRef="remind" targetRef="end_reminded" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_cycle_timer_opening_a_task_each_hour_records_each_firing_and_reproduces(database, engine, clock, acme):
+    with database.session() as s:
+        version = publish(s, acme.id, REMINDERS, None, groups=("Customer Service",))
+        case = engine.start(s, version, acme.actor("service"), {}, business_key="R-1").id
+    for _hour in range(2):
+        clock.now += timedelta(hours=1, minutes=1)
+        with database.session() as s:
+            engine.fire_timers(s, s.get(Instance, case), Actor(company_id=acme.id))
+        complete_element(database, engine, acme, case, "remind", "service")
+    complete_element(database, engine, acme, case, "work", "service")
+    events = history(database, case)
+    assert [(e.type, e.element_id) for e in events if e.type in ("timer_fired", "task_completed")] == [
+        ("timer_fired", "hourly"), ("task_completed", "remind"), ("timer_fired", "hourly"),
+        ("task_completed", "remind"), ("task_completed", "work")]
+
+    report = rerun_case(database, engine, case)
     assert (report.divergence, report.steps_checked) == (None, len(events))
 
 

@@ -100,6 +100,10 @@ PATHS: dict[str, tuple[list[Step], str]] = {
     "three_unreachable_callbacks": ([
         VALID, GRADE, ASSIGN, CUSTOMER_CAUSED, REPLY, UNREACHED, UNREACHED, LAST_UNREACHED,
     ], "end_abnormal"),
+    "reopened_then_planned_and_implemented_again": ([
+        VALID, GRADE, ASSIGN, NO_VISIT, PLAN, QUALITY_APPROVES, MANAGER_APPROVES, IMPLEMENT, EFFECTIVE, UNSATISFIED,
+        NEEDS_VISIT, VISIT, PLAN, QUALITY_APPROVES, MANAGER_APPROVES, IMPLEMENT, EFFECTIVE, SATISFIED,
+    ], "end_closed"),
     "two_unreachable_then_satisfied": ([
         VALID, GRADE, ASSIGN, NO_VISIT, PLAN, QUALITY_APPROVES, MANAGER_APPROVES, IMPLEMENT, EFFECTIVE,
         UNREACHED, UNREACHED, SATISFIED,

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from conftest import STANDARD
 from engine.records import Instance, ProcessVersion
 
+GRADING_FACTS = ("major_impact", "lawsuit", "repeated", "safety_hazard", "group_complaint", "media_exposure")
 DRAFT = STANDARD.read_text(encoding="utf-8").replace('name="Check validity"', 'name="Check validity (draft)"')
 
 
@@ -90,3 +91,43 @@ def test_a_broken_draft_does_not_start_and_says_why(acme, login):
 
 def test_employees_cannot_start_test_runs(acme, login):
     assert start(login(acme.email("service"))).status_code == 403
+
+
+
+TO_ANALYSIS = (
+    ("check_validity", {"valid": "true"}),
+    ("grade_complaint", {"handling_cost": "20000", "affected_kw": "0", "defect_type": "none", "urgency": "general",
+                         **dict.fromkeys(GRADING_FACTS, "false")}),
+    ("assign", {"handling_department": "Handling Department", "responsible_person": "handler@acme.test"}),
+)
+ANALYSED = ("analyse_cause", {"root_cause": "配方偏差", "customer_caused": "false", "site_visit": "false"})
+
+
+def play(owner, url: str, rows) -> None:
+    """Complete each (element, answers) on the test-run page, in order."""
+    for element, answers in rows:
+        assert complete(owner, url, element, answers).status_code == 303, element
+        assert 'flash-error' not in owner.get(url).get_data(as_text=True), element
+
+
+def test_owner_completes_the_tasks_the_assignment_gave_to_a_person(acme, login):
+    """The owner plays every role: a task held by the responsible person the test run's assignment chose is the
+    owner's to complete too (it was refused as held by that person, and the test run could go no further)."""
+    owner = login(acme.email("owner"))
+    url = start(owner).get_json()["url"]
+    play(owner, url, [*TO_ANALYSIS, ANALYSED])
+    assert re.findall(r'<section class="card" data-element="(\w+)"', owner.get(url).get_data(as_text=True)) == \
+        ["plan"]
+
+
+def test_plan_revisited_in_a_test_run_shows_the_earlier_date(acme, login):
+    """The test-run page answered 500 once the plan came round again after a rejection (its date field got the
+    stored ISO text)."""
+    owner = login(acme.email("owner"))
+    url = start(owner).get_json()["url"]
+    play(owner, url, [*TO_ANALYSIS, ANALYSED, ("plan", {"countermeasures": "换货", "planned_completion": "2026-03-20"}),
+                      ("approve_quality", {"approved": "false", "approval_comment": "不够具体"})])
+    page = owner.get(url)
+    assert page.status_code == 200
+    assert re.search(r'<input[^>]*name="t[0-9a-f]{8}-planned_completion"[^>]*value="2026-03-20"',
+                     page.get_data(as_text=True))
