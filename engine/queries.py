@@ -1,7 +1,8 @@
 """The read side: inbox lists, one task, one instance, its events. Always scoped to the actor's company."""
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -87,6 +88,29 @@ def instance_view(session: Session, engine: Engine, instance: Instance) -> Insta
 def events(session: Session, instance_id: int, company_id: int) -> list[Event]:
     get_instance(session, instance_id, company_id)
     return list(session.scalars(sa.select(Event).where(Event.instance_id == instance_id).order_by(Event.seq)))
+
+
+@dataclass(frozen=True)
+class Answers:
+    """What the case's forms answered, seen from one task: its own latest answers, and the fields only other tasks
+    answered. A task's form shows what it entered itself before, never another task's answer (the manager's
+    approval must not arrive with the quality lead's yes already chosen)."""
+
+    own: dict[str, Any]
+    others_only: frozenset[str]
+
+
+def answers_for(session: Session, instance_id: int, element_id: str) -> Answers:
+    own: dict[str, Any] = {}
+    others: set[str] = set()
+    for element, data in session.execute(sa.select(Event.element_id, Event.data).where(
+            Event.instance_id == instance_id, Event.type == "task_completed").order_by(Event.seq)):
+        submitted = (data or {}).get("submitted") or {}
+        if element == element_id:
+            own.update(submitted)
+        else:
+            others.update(submitted)
+    return Answers(own, frozenset(others - own.keys()))
 
 
 def latest_decisions(session: Session, company_id: int) -> list[DecisionVersion]:

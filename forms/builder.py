@@ -14,6 +14,7 @@ from wtforms.fields.core import UnboundField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from complaints.choices import N_
+from engine.queries import Answers
 from engine.specs import FieldSpec, Option
 from forms.builtin import CallbackForm
 from forms.fields import YesNoField
@@ -78,14 +79,21 @@ def task_form_class(fields: tuple[FieldSpec, ...], form_key: str | None, locale:
     return type("TaskForm", (FlaskForm,), attrs)
 
 
-def initial_data(fields: tuple[FieldSpec, ...], data: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
-    """The case's data as a task's form shows it: what the case holds for each field (on a task that comes round
-    again, what was entered the last time), else the field's declared default. Stored values are JSON, so a date
-    is text, while WTForms' date fields want dates; a value that does not read as its type is left out, not shown
-    broken."""
+def initial_data(fields: tuple[FieldSpec, ...], data: dict[str, Any], zone: ZoneInfo,
+                 answers: Answers = Answers({}, frozenset())) -> dict[str, Any]:
+    """What a task's form shows before anyone types: on a task that comes round again, what it entered the last
+    time; a field only other tasks answered starts from its declared default (each approver decides afresh); any
+    other field shows what the case holds (read-only ones always), else the default. Stored values are JSON, so a
+    date is text, while WTForms' date fields want dates; a value that does not read as its type is left out, not
+    shown broken."""
     shown = dict(data)
     for spec in fields:
-        value = data[spec.id] if spec.id in data else _default(spec)
+        if spec.id in answers.own and not spec.readonly:
+            value = answers.own[spec.id]
+        elif spec.id in data and (spec.readonly or spec.id not in answers.others_only):
+            value = data[spec.id]
+        else:
+            value = _default(spec)
         shown.pop(spec.id, None)
         if spec.type == "date":
             value = _as_date(value, zone)

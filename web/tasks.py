@@ -175,7 +175,8 @@ def task(task_id: str):
     instance = queries.get_instance(db(), view.instance_id, actor().company_id)
     data = queries.instance_view(db(), engine(), instance).data
     form_class = task_form_class(view.fields, view.form_key, locale_code(), people_choices(view))
-    shown = initial_data(view.fields, data, ZoneInfo(current_user.company.timezone))
+    shown = initial_data(view.fields, data, ZoneInfo(current_user.company.timezone),
+                         queries.answers_for(db(), instance.id, view.element_id))
     form = form_class(data=shown if request.method == "GET" else read_only(view.fields, shown))
     if form.validate_on_submit():
         try:

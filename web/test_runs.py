@@ -78,7 +78,8 @@ def _forms(tasks: tuple[TaskView, ...], data: dict, failed: tuple[str, object] |
 
 def _shown(task: TaskView, data: dict) -> dict:
     """What the task's form shows before anything is typed (dates read on the company's calendar)."""
-    return initial_data(task.fields, data, ZoneInfo(current_user.company.timezone))
+    return initial_data(task.fields, data, ZoneInfo(current_user.company.timezone),
+                        queries.answers_for(db(), task.instance_id, task.element_id))
 
 
 def _render(instance: Instance, failed: tuple[str, object] | None = None, status: int = 200):

@@ -36,7 +36,7 @@ def instance_data(database, engine, instance_id: int) -> dict:
 def snapshot(database, instance_id: int) -> tuple:
     with database.session() as s:
         i = s.get(Instance, instance_id)
-        events = list(s.scalars(sa.select(Event.type).where(Event.instance_id == instance_id)))
+        events = list(s.scalars(sa.select(Event.type).where(Event.instance_id == instance_id).order_by(Event.seq)))
         return i.state, i.lock_version, i.event_count, events
 
 

@@ -158,7 +158,8 @@ def test_path_reaches_its_end_with_the_decided_data(database, engine, acme, grad
         assert s.scalar(sa.select(sa.func.count()).select_from(InboxTask)) == 0
         data = queries.instance_view(s, engine, instance).data
         completed = s.scalars(sa.select(Event.element_id).where(Event.instance_id == instance_id,
-                                                                Event.type == "task_completed")).all()
+                                                                Event.type == "task_completed")
+                              .order_by(Event.seq)).all()
     assert {key: data[key] for key in decided} == decided
     assert completed == [step.task for step in steps]
 

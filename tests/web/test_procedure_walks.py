@@ -4,8 +4,8 @@ the scheduled monthly report's form; and a diagram drawn in Camunda Modeler, pub
 The paths are the engine tests' own (tests/engine: test_standard_procedure, test_shipped_procedures,
 test_graded_procedure), imported, so each path is written once. Here each row is worked as a person works it: the
 lane's employee finds the task in the inbox, opens its page (never a server error), sees in every field of the form
-what the case holds (on a task that comes round again: what was entered in the earlier round, whatever the field's
-type), claims it unless the procedure gave it to them, and submits the form. Time passes on the engine tests' fake
+what this task entered in the earlier round, whatever the field's type (another task's answer to the same field
+is not carried over: each approver decides afresh), claims it unless the procedure gave it to them, and submits the form. Time passes on the engine tests' fake
 clock and the timer worker fires what is due, as there. At the end the case must have closed at the path's end event,
 and its page, replay and evidence pack must open.
 """
@@ -30,7 +30,8 @@ from test_procedure_deadlines import drive_on
 from test_procedures import upload
 from test_registration_and_routing import publish_more
 from test_shipped_procedures import PATHS as SHIPPED_PATHS, Tick, clock, history  # noqa: F401 - clock: a fixture
-from test_standard_procedure import ASSIGN, GRADE, NO_VISIT, PLAN, QUALITY_REJECTS, VALID, WORKER
+from test_standard_procedure import (ASSIGN, GRADE, MANAGER_REJECTS, NO_VISIT, PLAN, QUALITY_APPROVES, QUALITY_REJECTS,
+                                     VALID, WORKER)
 from test_standard_procedure import HANDLING, MANAGEMENT, PATHS as STANDARD_PATHS, QUALITY, S
 
 DAY = timedelta(days=1)
@@ -48,11 +49,6 @@ WALK_ONLY: dict[str, tuple[str, list, str]] = {
         *HANDLE, REVIEW_REJECTS, *HANDLE, REVIEW_OK, GM_OK, ACCEPTED,
     ], "end_closed"),
 }
-# The daily follow-up runs on a branch of its own, off a non-interrupting timer, and ends there: what it records is
-# in the history but never joins the case's data, so the next day's follow-up form starts empty.
-OWN_BRANCH = {"follow_up"}
-
-
 @dataclass(frozen=True)
 class Walk:
     """One path of one procedure: its rows (the engine tests' Steps and Ticks) and the end event it must reach."""
@@ -147,20 +143,24 @@ def held_from_the_start(engine, database, case: int, element: str) -> bool:
         return bool(engine.compiled(s.get(Instance, case).version).tasks[element].assignee)
 
 
-def open_and_check(person, task_id: str, case_data: dict[str, str]) -> dict[str, str]:
-    """Open the task's page: it must answer 200 and show in every field what the case holds; what it shows."""
+Answers = dict[str, dict[str, str]]  # task -> what it posted last, by field
+
+
+def open_and_check(person, task_id: str, element: str, answers: Answers) -> dict[str, str]:
+    """Open the task's page: it must answer 200 and show in every field what this task entered last time (another
+    task's answer to the same field is not carried over: each approver decides afresh); what it shows."""
     page = person.get(f"/tasks/{task_id}")
     assert page.status_code == 200, text(page)
     shown = form_values(page.get_data(as_text=True))
-    assert shown == {name: case_data.get(name, "") for name in shown}
+    assert shown == {name: answers.get(element, {}).get(name, "") for name in shown}
     return shown
 
 
-def work_row(people: People, engine, database, case: int, row, case_data: dict[str, str]) -> None:
+def work_row(people: People, engine, database, case: int, row, answers: Answers) -> None:
     """Work one row as its lane's employee: find it in the inbox, open it, claim it unless held, submit the form."""
     person = people[WORKER[getattr(row, "lane", None) or row.group]]
     task_id = task_on(person, row.task)
-    shown = open_and_check(person, task_id, case_data)
+    shown = open_and_check(person, task_id, row.task, answers)
     if held_from_the_start(engine, database, case, row.task):
         [listed] = [html for found, _, html in inbox(person, "mine") if found == task_id]
         assert f"/tasks/{task_id}/claim" not in listed
@@ -169,20 +169,19 @@ def work_row(people: People, engine, database, case: int, row, case_data: dict[s
     posted = as_posted(row.data)
     response = complete(person, task_id, posted)
     assert response.status_code == 303, text(response)
-    if row.task not in OWN_BRANCH:
-        case_data.update({name: posted.get(name, "") for name in shown})
+    answers[row.task] = {name: posted.get(name, "") for name in shown}
 
 
 def walk(database, engine, clock, company, people: People, case: int, steps: list,
-         case_data: dict[str, str] | None = None) -> dict[str, str]:
-    """Work the rows on the case through the pages, letting time pass at each Tick; the case's data as posted."""
-    case_data = {} if case_data is None else case_data
+         answers: Answers | None = None) -> Answers:
+    """Work the rows on the case through the pages, letting time pass at each Tick; the answers posted."""
+    answers = {} if answers is None else answers
     for step in steps:
         if isinstance(step, Tick):
             drive_on(database, engine, clock, company, case, step.delta)  # time passes, the timer worker runs
         else:
-            work_row(people, engine, database, case, step, case_data)
-    return case_data
+            work_row(people, engine, database, case, step, answers)
+    return answers
 
 
 def assert_closed_at(database, company, case: int, path: Walk) -> None:
@@ -237,6 +236,21 @@ def test_plan_revisited_after_rejection_shows_the_earlier_date(database, engine,
     assert (date.get("type"), date.get("value")) == ("date", "2026-04-02")  # the latest round's, not the first's
 
 
+def test_the_manager_decides_afresh_and_sees_only_their_own_earlier_answer(database, engine, on_the_clock, acme,
+                                                                            people, complaint_data):
+    """Both approvals answer `approved`: the manager's form must not arrive with the quality lead's yes chosen, but
+    after sending the plan back the manager sees their own no and comment again."""
+    case = register_on(people, "complaint_standard", complaint_data)
+    answers = walk(database, engine, on_the_clock, acme, people, case,
+                   [VALID, GRADE, ASSIGN, NO_VISIT, PLAN, QUALITY_APPROVES])
+    manager = people["manager"]
+    first = form_values(manager.get(f"/tasks/{task_on(manager, 'approve_manager')}").get_data(as_text=True))
+    assert (first["approved"], first["approval_comment"]) == ("", "")
+    walk(database, engine, on_the_clock, acme, people, case, [MANAGER_REJECTS, PLAN, QUALITY_APPROVES], answers)
+    again = form_values(manager.get(f"/tasks/{task_on(manager, 'approve_manager')}").get_data(as_text=True))
+    assert (again["approved"], again["approval_comment"]) == ("false", MANAGER_REJECTS.data["approval_comment"])
+
+
 # -- the scheduled monthly report ----------------------------------------------------------------------------------
 
 REPORTED = S("write_report", QUALITY, {"report_month": "2026-03", "complaints_received": 14, "complaints_closed": 12,
@@ -285,7 +299,7 @@ def test_camunda_modeler_diagram_revisited_after_rejection_shows_every_field_as_
         database, engine, on_the_clock, acme, people, api, complaint_data, channel):
     publish_by_upload(acme, people) if channel == "upload" else publish_by_api(acme, people, api)
     case = register_on(people, "Process_rework", complaint_data)
-    case_data = walk(database, engine, on_the_clock, acme, people, case, [PLANNED, REJECTED])
+    answers = walk(database, engine, on_the_clock, acme, people, case, [PLANNED, REJECTED])
 
     handler = people["handler"]
     page = handler.get(f"/tasks/{task_on(handler, 'Activity_plan')}")
@@ -299,7 +313,7 @@ def test_camunda_modeler_diagram_revisited_after_rejection_shows_every_field_as_
     assert form.xpath(".//input[@name='customer_informed'][@checked]/@value") == ["false"]  # 'no' is an answer
     assert form_values(page.get_data(as_text=True))["plan_note"] == "整批更换"
 
-    walk(database, engine, on_the_clock, acme, people, case, [REPLANNED, APPROVED], case_data)
+    walk(database, engine, on_the_clock, acme, people, case, [REPLANNED, APPROVED], answers)
     assert_closed_at(database, acme, case, Walk("Process_rework", [PLANNED, REJECTED, REPLANNED, APPROVED],
                                                 "Event_done"))
     assert_record_pages_open(people, case)

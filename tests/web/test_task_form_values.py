@@ -74,7 +74,8 @@ def test_declared_defaults_fill_the_first_visit_and_the_earlier_round_the_next(
                                  "customer_informed": "true", "plan_note": ""}  # an expression is another engine's
 
     walk(database, engine, on_the_clock, acme, people, case, [PLANNED, REJECTED],
-         case_data={"rework_date": "2026-05-01", "batches": "2", "method": "repair", "customer_informed": "true"})
+         answers={"Activity_plan": {  # the defaults, as the plan shows them first
+             "rework_date": "2026-05-01", "batches": "2", "method": "repair", "customer_informed": "true"}})
     assert plan_page(people) == {"rework_date": "2026-03-20", "batches": "3", "method": "replace",
                                  "customer_informed": "false", "plan_note": "整批更换"}  # 'no', not the default
 
