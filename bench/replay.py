@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from auth import sessions
+from auth.models import User
 from bench.loop import advance_to_loop, one_round
 from bench.stats import Samples, timed
 from bench.world import World
 from engine import heatmap, replay
 from web import replay as replay_page
+from web.auth import SESSION_SECRET
 from engine.records import Event, Instance
 
 SIZES = (50, 500)
@@ -37,10 +40,13 @@ def _steps(world: World, instance_id: int) -> int:
 
 
 def signed_in(world: World, key: str):
-    """A test client signed in as the world's user `key`."""
+    """A test client signed in as the world's user `key`, with a server-side session as the login page starts."""
     client = world.app.test_client()
+    user_id = world.actors[key].user_id
+    with world.database.session() as s:
+        secret = sessions.begin(s, s.get(User, user_id), "bench", "127.0.0.1")
     with client.session_transaction() as session:
-        session["_user_id"], session["_fresh"] = str(world.actors[key].user_id), True
+        session["_user_id"], session["_fresh"], session[SESSION_SECRET] = str(user_id), True, secret
     return client
 
 

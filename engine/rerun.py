@@ -284,7 +284,7 @@ class Scratch:
         if workflow is None and not self.case.state:
             raise _Unapplicable("the history does not begin with the start of the case")
         step = Step(self.engine, self.session, self.case, self.actor, workflow)
-        step.now = event.at
+        step.now, step.directory = event.at, None  # the e-mail a task went to is compared; holders are not
         return step
 
     def settle(self, step: Step) -> None:
@@ -292,7 +292,7 @@ class Scratch:
         step.settle()
         self.keep(step.workflow)
         self.settled = step.workflow
-        self.ready = {task.task_spec.bpmn_id for task in step.ready_user_tasks()}
+        self.ready = {task.task_spec.bpmn_id for task in step.ready_after}
         self.pending.extend(_essence(e["type"], e["element_id"], e["data"]) for e in step.events)
         shift = step.now - self.engine.clock()  # SpiffWorkflow timed the new timers from the clock, not step.now
         for task in step.workflow.get_tasks(state=TaskState.WAITING):

@@ -152,6 +152,8 @@ class Step:
         self.events: list[dict[str, Any]] = []
         self.ready_before: set[str] = set()
         self.assignments: dict[str, tuple[Assignment, int | None]] = {}  # opened task id -> who, its holder's id
+        self.directory = engine.directory  # who holds an assigned task; a re-execution looks nobody up
+        self.ready_after: list[Task] = []  # the user tasks ready once the step settled
         self.now = engine.clock()
 
     @property
@@ -240,18 +242,19 @@ class Step:
                 ) -> None:
         outcome = StepOutcome(self.instance, self.process, self.actor.user_id, self.now,
                               jsonable(current_data(self._workflow)), events, new_tasks,
-                              frozenset(_element(t) for t in self.ready_user_tasks()), lambda: self.calendar)
+                              frozenset(_element(t) for t in self.ready_after), lambda: self.calendar)
         for observer in self.engine.observers:
             observer(self.session, outcome)
 
     def settle(self) -> None:
         """After the work of a step: drop the finished part of the task tree, close the case if it ended, and work
         out who each task it opened goes to."""
-        for task in self.ready_user_tasks():  # a branch a cycle timer started with a user task
+        self.ready_after = self.ready_user_tasks()  # pruning keeps them: it drops only what finished
+        for task in self.ready_after:  # a branch a cycle timer started with a user task
             self._record_cycle_firing(task)
         serializer.prune(self.workflow)
         self._finish_if_completed()
-        for task in self.ready_user_tasks():
+        for task in self.ready_after:
             if str(task.id) not in self.ready_before and str(task.id) not in self.assignments:
                 self.assignments[str(task.id)] = self._assign(task)
 
@@ -267,8 +270,8 @@ class Step:
                                meta.element_id, self.instance.id) from None
         if not assignment.assignee:
             return assignment, None
-        found = self.engine.directory.person(self.session, self.instance.company_id, assignment.assignee) \
-            if self.engine.directory else None
+        found = self.directory.person(self.session, self.instance.company_id, assignment.assignee) \
+            if self.directory else None
         holder, name = found or (None, None)
         self.record("task_assigned", meta.element_id, str(task.id), assignee=assignment.assignee,
                     assignee_id=holder, name=name)
@@ -324,7 +327,7 @@ class Step:
     def _sync_inbox(self) -> list[tuple[dict[str, Any], list[str]]]:
         """Delete the rows of tasks no longer ready and add rows for newly ready ones (candidates cascade);
         returns the new rows with their principals."""
-        ready = {str(t.id): t for t in self.ready_user_tasks()}
+        ready = {str(t.id): t for t in self.ready_after}
         gone = self.ready_before - ready.keys()
         if gone:
             self.session.execute(InboxTask.__table__.delete().where(InboxTask.__table__.c.id.in_(gone)))
