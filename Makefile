@@ -23,23 +23,26 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# bpmn-js's distribution and licence as they are, and each page script in static/src bundled with esbuild
-# (static/vendor is git-ignored; the licences of every bundled library are copied beside the bundles).
+# bpmn-js's distribution and licence as they are, each page script in static/src bundled with esbuild, and the
+# scripts' words in each language from the gettext catalogs (static/vendor is git-ignored; the licences of every
+# bundled library are copied beside the bundles).
 BUNDLED := bpmn-js bpmn-js-properties-panel @bpmn-io/properties-panel camunda-bpmn-moddle camunda-bpmn-js-behaviors \
            bpmn-js-bpmnlint bpmnlint dmn-js bpmn-js-differ bpmn-js-token-simulation diagram-js-minimap
-static/vendor/.built: node_modules/.installed $(shell find static/src -name '*.js' -o -name '*.css')
+static/vendor/.built: node_modules/.installed static/build_i18n.py $(wildcard translations/*/LC_MESSAGES/messages.po) \
+                      $(shell find static/src -name '*.js' -o -name '*.css')
 	rm -rf static/vendor && mkdir -p static/vendor/bpmn-js static/vendor/bundles
 	cp -r node_modules/bpmn-js/dist/assets node_modules/bpmn-js/dist/*.production.min.js node_modules/bpmn-js/LICENSE static/vendor/bpmn-js/
 	node_modules/.bin/esbuild static/src/*.js --bundle --minify --log-level=warning --outdir=static/vendor/bundles \
 	  --loader:.woff=file --loader:.woff2=file --loader:.ttf=file --loader:.eot=file --loader:.svg=file
 	for p in $(BUNDLED); do cp node_modules/$$p/LICENSE static/vendor/bundles/LICENSE-$$(basename $$p); done
+	$(BIN)/python static/build_i18n.py static/vendor/i18n
 	touch $@
 
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile --use-fuzzy -d translations 2>&1 | { grep -v '^compiling catalog' || true; }
 
 extract: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o translations/messages.pot --no-location --sort-output app.py demo.py auth complaints engine forms notifications web templates
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o translations/messages.pot --no-location --sort-output app.py demo.py auth complaints engine forms notifications web templates static/src
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 
 run: setup $(CHROMIUM)

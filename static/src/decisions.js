@@ -10,8 +10,8 @@ import 'dmn-js/dist/assets/dmn-js-literal-expression.css';
 import 'dmn-js/dist/assets/dmn-js-boxed-expression.css';
 import 'dmn-js/dist/assets/dmn-js-boxed-expression-controls.css';
 import 'dmn-js/dist/assets/dmn-font/css/dmn-embedded.css';
-import { translateModule } from './diff/translate';
-import { FALLBACK_TEXTS, dmnWords } from './decisions/words';
+import { FALLBACK_TEXTS } from './decisions/words';
+import { loadWords, translateModule } from './i18n/catalog';
 import './decisions/decisions.css';
 
 const config = JSON.parse(document.getElementById('decisions-config').textContent);
@@ -22,12 +22,18 @@ const tabs = document.getElementById('decision-views');
 const status = document.getElementById('publish-status');
 const problemList = document.getElementById('problems');
 
-const inLanguage = { additionalModules: [translateModule(dmnWords(config.locale))] };
-const modeler = new DmnModeler({
-  container: canvas,
-  drd: inLanguage, decisionTable: inLanguage, literalExpression: inLanguage, boxedExpression: inLanguage,
-});
-window.kesuDecisions = modeler; // for the browser tests
+let modeler; // made once the page's words are loaded
+
+/** dmn-js in the page's language, its views listed as tabs. */
+function makeModeler(words) {
+  const inLanguage = { additionalModules: [translateModule(words)] };
+  modeler = new DmnModeler({
+    container: canvas,
+    drd: inLanguage, decisionTable: inLanguage, literalExpression: inLanguage, boxedExpression: inLanguage,
+  });
+  window.kesuDecisions = modeler; // for the browser tests
+  modeler.on('views.changed', showTabs);
+}
 
 function sameView(a, b) {
   return Boolean(a && b) && a.type === b.type && a.element === b.element;
@@ -137,8 +143,8 @@ async function publish() {
   if (response.status === 201) { published(answer); } else { say('error', answer.message || texts.not_published); }
 }
 
-modeler.on('views.changed', showTabs);
-fetch(config.source_url, { credentials: 'same-origin' })
+loadWords().then(makeModeler)
+  .then(() => fetch(config.source_url, { credentials: 'same-origin' }))
   .then((response) => {
     if (!response.ok) { throw new Error(`${response.status} ${response.statusText}`); }
     return response.text();

@@ -8,8 +8,8 @@ import MinimapModule from 'diagram-js-minimap';
 import 'diagram-js-minimap/assets/diagram-js-minimap.css';
 import { KINDS, compare } from './diff/changes';
 import { MODDLE_EXTENSIONS, displayName, parse, translateNames } from './diff/names';
-import { translateModule } from './diff/translate';
-import { FALLBACK_TEXTS, VIEWER_WORDS, typeName } from './diff/words';
+import { FALLBACK_TEXTS, typeName } from './diff/words';
+import { loadWords, translateModule } from './i18n/catalog';
 import './export';
 import './diff/diff.css';
 
@@ -24,11 +24,16 @@ const OVERVIEW_SCALE = 0.6; // below this names cannot be read: start on the cha
 
 // One minimap is enough: the sides move together.
 const EXTRAS = { old: [], new: [MinimapModule] };
-const viewers = Object.fromEntries(SIDES.map((side) => [side, new NavigatedViewer({
-  container: `#diff-${side}`, moddleExtensions: MODDLE_EXTENSIONS,
-  additionalModules: [translateModule(VIEWER_WORDS[config.locale] || {}), ...EXTRAS[side]],
-})]));
-window.kesuDiff = viewers; // for the browser tests
+let viewers; // made once the page's words are loaded
+
+/** The two viewers, in the page's language. */
+function makeViewers(words) {
+  viewers = Object.fromEntries(SIDES.map((side) => [side, new NavigatedViewer({
+    container: `#diff-${side}`, moddleExtensions: MODDLE_EXTENSIONS,
+    additionalModules: [translateModule(words), ...EXTRAS[side]],
+  })]));
+  window.kesuDiff = viewers; // for the browser tests
+}
 
 async function load(side) {
   const response = await fetch(config[side].url, { credentials: 'same-origin' });
@@ -135,7 +140,8 @@ function changeItem(change) {
   item.tabIndex = 0;
   const head = element('div', 'change-head');
   const name = displayName(change.element, config.locale);
-  head.append(element('strong', null, name), element('span', 'muted', typeName(change.element.$type, config.locale)));
+  const type = typeName(change.element.$type, viewers.new.get('translate'));
+  head.append(element('strong', null, name), element('span', 'muted', type));
   if (name !== change.id) { head.append(element('code', null, change.id)); }
   item.append(head);
   if (change.attrs.length) {
@@ -169,6 +175,7 @@ function showList(changes) {
 }
 
 async function show() {
+  makeViewers(await loadWords());
   const parsed = await Promise.all(SIDES.map(load));
   const changes = compare(...parsed);
   await Promise.all(SIDES.map((side, index) => {

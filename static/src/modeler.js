@@ -1,6 +1,7 @@
 // Kesu's modeler page: bpmn-js with the Camunda properties panel and Kesu's pickers, live lint and the server's
 // checks in one problem list, shared drafts, publishing, test runs, token simulation and image export, in the
-// page's language. The page config (#modeler-config) says where to load and save and what owners pick from.
+// page's language (its words from #kesu-words). The page config (#modeler-config) says where to load and save and
+// what owners pick from.
 import BpmnModeler from 'bpmn-js/lib/Modeler';
 import {
   BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, CamundaPlatformPropertiesProviderModule,
@@ -19,7 +20,8 @@ import './modeler/modeler.css';
 
 import Actions from './modeler/actions';
 import { bindHistory, bindShortcuts, bindZoom, warnBeforeLeaving } from './modeler/controls';
-import { translateModule, translateTokenSimulation, translator } from './modeler/i18n';
+import { loadWords, translateModule } from './i18n/catalog';
+import { translateTokenSimulation } from './modeler/i18n';
 import { exportPNG, exportSVG } from './modeler/image-export';
 import lintConfig from './modeler/lint';
 import ProblemList from './modeler/problems';
@@ -44,48 +46,52 @@ const TEXTS = {
 const config = JSON.parse(document.getElementById('modeler-config').textContent);
 const texts = { ...TEXTS, ...config.texts };
 const page = document.getElementById('modeler');
-
-const modeler = new BpmnModeler({
-  container: '#canvas',
-  propertiesPanel: { parent: '#properties' },
-  linting: { active: true, bpmnlint: lintConfig(config.groups.map((group) => group.name)) },
-  additionalModules: [
-    BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, CamundaPlatformPropertiesProviderModule,
-    CamundaBehaviorsModule, kesuPropertiesModule(config), LintModule, MinimapModule, TokenSimulationModule,
-    translateModule(config.locale),
-  ],
-  moddleExtensions: { camunda: camundaModdle },
-});
-window.kesuModeler = modeler; // for the browser tests
-
-const translate = translator(config.locale);
 const status = new Status(document.getElementById('publish-status'));
-const problems = new ProblemList(modeler, {
-  list: document.getElementById('problems'), count: document.getElementById('problem-count'), translate, texts,
-});
-const actions = new Actions({
-  modeler, config, texts, status, problems, checkState: document.getElementById('check-state'),
-  onDirty: (dirty) => { document.getElementById('unsaved').hidden = !dirty; },
-});
-modeler.on('linting.completed', ({ issues }) => problems.setLint(issues));
 
 function run(action) {
   return () => action().catch((error) => status.show(String(error), 'error'));
 }
 
-const save = run(() => actions.save());
-document.getElementById('save-draft').addEventListener('click', save);
-const note = document.getElementById('note');
-document.getElementById('publish').addEventListener('click', run(() => actions.publish(note.value)));
-document.getElementById('test-run').addEventListener('click', run(() => actions.testRun()));
-document.getElementById('export-svg').addEventListener('click', run(() => exportSVG(modeler, config.key)));
-document.getElementById('export-png').addEventListener('click', run(() => exportPNG(modeler, config.key)));
-translateTokenSimulation(modeler, translate);
-bindHistory(modeler);
-bindZoom(modeler);
-bindShortcuts(modeler, save);
-warnBeforeLeaving(() => actions.dirty);
+/** Build the modeler in the page's language and open the diagram. */
+function start(words) {
+  const modeler = new BpmnModeler({
+    container: '#canvas',
+    propertiesPanel: { parent: '#properties' },
+    linting: { active: true, bpmnlint: lintConfig(config.groups.map((group) => group.name)) },
+    additionalModules: [
+      BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, CamundaPlatformPropertiesProviderModule,
+      CamundaBehaviorsModule, kesuPropertiesModule(config), LintModule, MinimapModule, TokenSimulationModule,
+      translateModule(words),
+    ],
+    moddleExtensions: { camunda: camundaModdle },
+  });
+  window.kesuModeler = modeler; // for the browser tests
 
-actions.open(config.source_url, config.revision)
+  const translate = modeler.get('translate');
+  const problems = new ProblemList(modeler, {
+    list: document.getElementById('problems'), count: document.getElementById('problem-count'), translate, texts,
+  });
+  const actions = new Actions({
+    modeler, config, texts, status, problems, checkState: document.getElementById('check-state'),
+    onDirty: (dirty) => { document.getElementById('unsaved').hidden = !dirty; },
+  });
+  modeler.on('linting.completed', ({ issues }) => problems.setLint(issues));
+
+  const save = run(() => actions.save());
+  document.getElementById('save-draft').addEventListener('click', save);
+  const note = document.getElementById('note');
+  document.getElementById('publish').addEventListener('click', run(() => actions.publish(note.value)));
+  document.getElementById('test-run').addEventListener('click', run(() => actions.testRun()));
+  document.getElementById('export-svg').addEventListener('click', run(() => exportSVG(modeler, config.key)));
+  document.getElementById('export-png').addEventListener('click', run(() => exportPNG(modeler, config.key)));
+  translateTokenSimulation(modeler, translate);
+  bindHistory(modeler);
+  bindZoom(modeler);
+  bindShortcuts(modeler, save);
+  warnBeforeLeaving(() => actions.dirty);
+  return actions.open(config.source_url, config.revision);
+}
+
+loadWords().then(start)
   .then(() => { page.dataset.ready = 'true'; })
   .catch((error) => { page.dataset.ready = 'error'; status.show(String(error), 'error'); });
