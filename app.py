@@ -10,18 +10,11 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_wtf import CSRFProtect
 
-import models  # noqa: F401 - registers every table on the metadata
 from auth import sessions
-from auth.directory import UserDirectory, company_calendar
 from auth.models import User
 from cli import register as register_cli
-from complaints import sla
-from config import INSTANCE_DIR, DevelopmentConfig, ProductionConfig, load_audit_keys, load_secret
-from db import Database
-from engine.audit import Auditor
-from engine.runtime import Engine
-from forms.builder import field_specs
-from notifications import on_step
+from config import INSTANCE_DIR, load, load_secret
+from kesu_runtime import build_database, build_engine
 from web import (account, admin, api, audit, audit_cases, auth, calendars, complaints, corrections, decisions, errors,
                  inputs, migration, notifications as notification_pages, procedures, replay, security, sla as sla_pages,
                  tasks, test_runs, throttle)
@@ -48,23 +41,14 @@ def load_user(user_id: str) -> User | None:
 
 
 def _configure(app: Flask, config: dict[str, Any] | None) -> None:
-    production = os.environ.get("KESU_ENV") == "production"
-    app.config.from_object(ProductionConfig if production else DevelopmentConfig)
-    app.config["ENV_NAME"] = "production" if production else "development"
-    if config:
-        app.config.update(config)
+    app.config.update(load(config))
     app.config["SECRET_KEY"] = load_secret(app.config)
 
 
 def _extensions(app: Flask) -> None:
-    database = Database(app.config["DATABASE_URL"])
+    database = build_database(app.config)
     app.extensions["kesu.db"] = database
-    app.extensions["kesu.engine"] = Engine(Auditor(load_audit_keys(app.config), app.config["AUDIT_ANCHOR"]),
-                                           script_time_limit=app.config["SCRIPT_TIME_LIMIT"],
-                                           form_resolver=field_specs, directory=UserDirectory(),
-                                           calendars=company_calendar, observers=(sla.on_step, on_step),
-                                           script_memory_limit=app.config["SCRIPT_MEMORY_LIMIT"],
-                                           script_processes=app.config["SCRIPT_PROCESSES"])
+    app.extensions["kesu.engine"] = build_engine(app.config)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     csrf.init_app(app)
     login_manager.init_app(app)

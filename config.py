@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from engine.sealing import parse_keys
 
@@ -70,7 +72,17 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_SECURE = True
 
 
-def load_secret(config: dict) -> str:
+def load(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """This environment's configuration (KESU_ENV=production or not), with `overrides` on top (tests pass theirs):
+    what the app, the CLI and the Celery worker run with."""
+    production = os.environ.get("KESU_ENV") == "production"
+    chosen = ProductionConfig if production else DevelopmentConfig
+    values = {name: getattr(chosen, name) for name in dir(chosen) if name.isupper()}
+    values["ENV_NAME"] = "production" if production else "development"
+    return {**values, **(overrides or {})}
+
+
+def load_secret(config: Mapping[str, Any]) -> str:
     """The secret key: from the environment, or (development only) a random one kept in instance/."""
     if config.get("SECRET_KEY"):
         return config["SECRET_KEY"]
@@ -84,7 +96,7 @@ def load_secret(config: dict) -> str:
     return path.read_text().strip()
 
 
-def load_audit_keys(config: dict) -> tuple[bytes, ...]:
+def load_audit_keys(config: Mapping[str, Any]) -> tuple[bytes, ...]:
     """The audit keys, newest first: from KESU_AUDIT_KEY, else from instance/audit_key (one per line), which
     development creates on first start. Production refuses to start without either: a key made up there would
     seal histories nobody can verify once the machine is gone."""

@@ -3,10 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-
-def N_(message: str) -> str:
-    """Mark a string for extraction without translating it here (no Flask in the domain)."""
-    return message
+from engine import N_
 
 
 CHANNELS: dict[str, str] = {

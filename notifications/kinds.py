@@ -1,16 +1,22 @@
 """The kinds of notification and their texts, written from a notification's params in the reader's language and
-the company's time zone whenever it is shown or mailed."""
+the company's time zone whenever it is shown or mailed.
+
+The texts are English, marked with N_; whoever shows them (a page, a mail) passes `render` the reader's gettext,
+so the domain that creates notifications never loads Flask-Babel."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
-from flask_babel import LazyString, gettext as _, lazy_gettext as _l
+
+from engine import N_
 
 DATE_FORMAT = "yyyy-MM-dd HH:mm"  # as the pages show dates (web.i18n.localtime)
+Gettext = Callable[[str], str]  # a message in the reader's language
 
 
 @dataclass(frozen=True)
@@ -19,23 +25,23 @@ class Kind:
     number (the complaint number), task (a task's names by locale), clock (an SLA clock: a name marked for
     translation, or names by locale)."""
 
-    choice: LazyString
-    subject: LazyString
-    body: LazyString
+    choice: str
+    subject: str
+    body: str
 
 
 KINDS: dict[str, Kind] = {
-    "task_assigned": Kind(_l("A task is assigned to me"), _l("Assigned to you: %(task)s · %(number)s"),
-                          _l("The task “%(task)s” of complaint %(number)s is assigned to you.")),
-    "task_offered": Kind(_l("A task is offered to me or my groups"), _l("New task: %(task)s · %(number)s"),
-                         _l("The task “%(task)s” of complaint %(number)s is offered to you or one of your groups: "
+    "task_assigned": Kind(N_("A task is assigned to me"), N_("Assigned to you: %(task)s · %(number)s"),
+                          N_("The task “%(task)s” of complaint %(number)s is assigned to you.")),
+    "task_offered": Kind(N_("A task is offered to me or my groups"), N_("New task: %(task)s · %(number)s"),
+                         N_("The task “%(task)s” of complaint %(number)s is offered to you or one of your groups: "
                             "claim it in your inbox to work on it.")),
-    "sla_warning": Kind(_l("A deadline is close"), _l("Deadline close: %(clock)s · %(number)s"),
-                        _l("The deadline “%(clock)s” of complaint %(number)s is close.")),
-    "sla_breached": Kind(_l("A deadline has passed"), _l("Deadline missed: %(clock)s · %(number)s"),
-                         _l("The deadline “%(clock)s” of complaint %(number)s has passed.")),
-    "reopened": Kind(_l("A complaint I worked on is reopened"), _l("Complaint %(number)s reopened"),
-                     _l("Complaint %(number)s was sent back by the customer and is being handled again.")),
+    "sla_warning": Kind(N_("A deadline is close"), N_("Deadline close: %(clock)s · %(number)s"),
+                        N_("The deadline “%(clock)s” of complaint %(number)s is close.")),
+    "sla_breached": Kind(N_("A deadline has passed"), N_("Deadline missed: %(clock)s · %(number)s"),
+                         N_("The deadline “%(clock)s” of complaint %(number)s has passed.")),
+    "reopened": Kind(N_("A complaint I worked on is reopened"), N_("Complaint %(number)s reopened"),
+                     N_("Complaint %(number)s was sent back by the customer and is being handled again.")),
 }
 
 
@@ -52,21 +58,22 @@ def when(value: datetime | str, locale: str, zone: str) -> str:
     return format_datetime(moment, DATE_FORMAT, tzinfo=ZoneInfo(zone), locale=locale)
 
 
-def _name(value: Any, locale: str) -> str:
+def _name(value: Any, locale: str, gettext: Gettext) -> str:
     """A name given by locale ({"": default, "zh_Hans": ...}) or as a message to translate."""
     if isinstance(value, dict):
         return value.get(locale) or value.get("") or ""
-    return _(value) if value else ""
+    return gettext(value) if value else ""
 
 
-def render(kind: str, params: dict[str, Any], locale: str, zone: str) -> Rendered:
-    """The notification's texts in the current gettext locale, which `locale` names (for names and dates)."""
-    values = {"number": params.get("number", ""), "task": _name(params.get("task"), locale),
-              "clock": _name(params.get("clock"), locale)}
+def render(kind: str, params: dict[str, Any], locale: str, zone: str, gettext: Gettext) -> Rendered:
+    """The notification's texts through `gettext`, the catalog of the language `locale` names (which also picks
+    the names and date formats)."""
+    values = {"number": params.get("number", ""), "task": _name(params.get("task"), locale, gettext),
+              "clock": _name(params.get("clock"), locale, gettext)}
     details = []
     if params.get("due_at"):
-        details.append(_("Due: %(due)s", due=when(params["due_at"], locale, zone)))
+        details.append(gettext(N_("Due: %(due)s")) % {"due": when(params["due_at"], locale, zone)})
     if params.get("escalated_to"):
-        details.append(_("Escalated to %(group)s.", group=params["escalated_to"]))
+        details.append(gettext(N_("Escalated to %(group)s.")) % {"group": params["escalated_to"]})
     text = KINDS[kind]
-    return Rendered(str(text.subject) % values, str(text.body) % values, tuple(details))
+    return Rendered(gettext(text.subject) % values, gettext(text.body) % values, tuple(details))

@@ -9,32 +9,33 @@ The digest: once per company-local day, at DIGEST_AT or later, each user who ask
 they were told since the last one and the tasks they hold or may claim that are overdue.
 
 The background worker calls `send_pending` and `send_digests` every few seconds: with nothing due each costs one
-indexed query, and without a mail server configured nothing at all.
+indexed query, and without a mail server configured nothing at all. Neither needs the web app (a `Post` holds what
+they use), so the Celery worker mails without building it.
 """
 from __future__ import annotations
 
 import logging
 import smtplib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime as mail_date, formataddr, make_msgid
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Flask, render_template
-from flask_babel import force_locale, gettext as _
 from sqlalchemy.orm import Session
 from werkzeug.routing import MapAdapter
 
 from auth.directory import actor_for
 from auth.models import Company, User
 from db import Database
+from engine import N_
 from engine.queries import tasks_for
+from engine.runtime import Engine
 from notifications.kinds import render, when
+from notifications.letters import Entry, Language, Letter, links as links_to
 from notifications.models import DIGEST_AT, Notification, NotificationPreferences, mailed_alone, same
 
 log = logging.getLogger(__name__)
@@ -58,13 +59,23 @@ class Settings:
     base_url: str
 
     @classmethod
-    def of(cls, config: dict[str, Any]) -> Settings | None:
+    def of(cls, config: Mapping[str, Any]) -> Settings | None:
         """The app's mail settings, or None when no mail server is configured."""
         if not config.get("MAIL_SERVER"):
             return None
         return cls(config["MAIL_SERVER"], int(config["MAIL_PORT"]), bool(config.get("MAIL_USE_TLS")),
                    bool(config.get("MAIL_USE_SSL")), config.get("MAIL_USERNAME"), config.get("MAIL_PASSWORD"),
                    config["MAIL_FROM"], config["BASE_URL"])
+
+
+@dataclass(frozen=True)
+class Post:
+    """What mailing needs: the configuration (read at each pass, for the mail server and the languages), the
+    database, and the engine (a digest lists the reader's overdue tasks)."""
+
+    config: Mapping[str, Any]
+    database: Database
+    engine: Engine
 
 
 class Postman:
@@ -111,38 +122,6 @@ def refused(error: Exception) -> bool:
 # -- what a mail says -------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Entry:
-    text: str
-    url: str
-    details: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Letter:
-    """A mail's content, written once as plain text and once as HTML."""
-
-    subject: str
-    greeting: str
-    sections: tuple[tuple[str, tuple[Entry, ...]], ...]  # (heading, or "" for none; its entries)
-    footer: str
-    settings_url: str
-
-    def plain(self) -> str:
-        lines = [self.greeting, ""]
-        for heading, entries in self.sections:
-            lines += [heading, ""] if heading else []
-            for entry in entries:
-                lines += [f"- {entry.text}", *(f"  {detail}" for detail in entry.details), f"  {entry.url}", ""]
-        return "\n".join([*lines, "-- ", self.footer, self.settings_url, ""])
-
-
-def _links(app: Flask, settings: Settings) -> MapAdapter:
-    """Builds absolute links to this site as mail readers reach it (BASE_URL), outside any request."""
-    base = urlsplit(settings.base_url)
-    return app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "http")
-
-
 def _message(settings: Settings, user: User, locale: str, letter: Letter, now: datetime) -> EmailMessage:
     message = EmailMessage()
     message["Subject"] = letter.subject
@@ -153,25 +132,27 @@ def _message(settings: Settings, user: User, locale: str, letter: Letter, now: d
     message["Auto-Submitted"] = "auto-generated"  # no out-of-office replies, please
     language = locale.replace("_", "-")
     message.set_content(letter.plain())
-    message.add_alternative(render_template("notifications/mail.html", letter=letter, lang=language), subtype="html")
+    message.add_alternative(letter.html(language), subtype="html")
     message["Content-Language"] = language  # after the content: setting it drops Content-* headers
     return message
 
 
-def _letter(links: MapAdapter, user: User, subject: str, sections: Sequence[tuple[str, Sequence[Entry]]]) -> Letter:
-    """In the current locale: greeting, the sections, and where the reader changes what is mailed."""
-    return Letter(subject, _("Hello %(name)s,", name=user.name),
+def _letter(links: MapAdapter, _: Language, user: User, subject: str,
+            sections: Sequence[tuple[str, Sequence[Entry]]]) -> Letter:
+    """In the reader's language: greeting, the sections, and where the reader changes what is mailed."""
+    return Letter(subject, _(N_("Hello %(name)s,"), name=user.name),
                   tuple((heading, tuple(entries)) for heading, entries in sections),
-                  _("You get this mail because of your notification settings in Kesu. Change them here:"),
+                  _(N_("You get this mail because of your notification settings in Kesu. Change them here:")),
                   links.build("notifications.preferences", force_external=True))
 
 
-def _language(app: Flask, user: User) -> str:
-    return user.locale if user.locale in app.config["LANGUAGES"] else app.config["BABEL_DEFAULT_LOCALE"]
+def _language(config: Mapping[str, Any], user: User) -> Language:
+    return Language(user.locale if user.locale in config["LANGUAGES"] else config["BABEL_DEFAULT_LOCALE"])
 
 
-def _entry(links: MapAdapter, notification: Notification, locale: str, zone: str, dated: bool = False) -> Entry:
-    text = render(notification.kind, notification.params, locale, zone)
+def _entry(links: MapAdapter, notification: Notification, language: Language, zone: str, dated: bool = False) -> Entry:
+    locale = language.locale
+    text = render(notification.kind, notification.params, locale, zone, language)
     details = ((when(notification.created_at, locale, zone),) if dated else ()) + text.details
     return Entry(text.body, links.build("notifications.follow", {"notification_id": notification.id},
                                         force_external=True), details)
@@ -180,12 +161,12 @@ def _entry(links: MapAdapter, notification: Notification, locale: str, zone: str
 # -- the outbox -------------------------------------------------------------------------------------------------
 
 
-def send_pending(app: Flask, now: datetime) -> int:
+def send_pending(post: Post, now: datetime) -> int:
     """Mail the notifications due at `now` (at most BATCH); returns how many went out."""
-    settings = Settings.of(app.config)
+    settings = Settings.of(post.config)
     if settings is None:
         return 0
-    database: Database = app.extensions["kesu.db"]
+    database = post.database
     with database.sessionmaker() as session:
         if session.scalar(sa.select(Notification.id).where(Notification.mail_due_at <= now).limit(1)) is None:
             return 0
@@ -196,14 +177,14 @@ def send_pending(app: Flask, now: datetime) -> int:
                                .outerjoin(NotificationPreferences, NotificationPreferences.user_id == User.id)
                                .where(Notification.id.in_(claimed)).order_by(Notification.id)).all()
     sent = 0
-    with app.app_context(), Postman(settings) as postman:
-        links = _links(app, settings)
+    with Postman(settings) as postman:
+        links = links_to(settings.base_url)
         for index, (notification, user, prefs) in enumerate(rows):
             if not user.active or not mailed_alone(prefs, notification.kind):
                 _settle(database, [notification.id], mail_due_at=None)  # chosen otherwise since: a digest, or none
                 continue
             try:
-                postman.send(_single(app, settings, links, notification, user, now))
+                postman.send(_single(post.config, settings, links, notification, user, now))
             except OSError as error:
                 log.warning("mailing notification %s failed: %s", notification.id, error)
                 if refused(error):
@@ -230,14 +211,12 @@ def _claim(database: Database, now: datetime) -> list[int]:
                                     .returning(table.c.id)))
 
 
-def _single(app: Flask, settings: Settings, links: MapAdapter, notification: Notification, user: User,
+def _single(config: Mapping[str, Any], settings: Settings, links: MapAdapter, notification: Notification, user: User,
             now: datetime) -> EmailMessage:
-    locale = _language(app, user)
-    with force_locale(locale):
-        zone = user.company.timezone
-        subject = render(notification.kind, notification.params, locale, zone).subject
-        letter = _letter(links, user, subject, [("", [_entry(links, notification, locale, zone)])])
-        return _message(settings, user, locale, letter, now)
+    language, zone = _language(config, user), user.company.timezone
+    subject = render(notification.kind, notification.params, language.locale, zone, language).subject
+    letter = _letter(links, language, user, subject, [("", [_entry(links, notification, language, zone)])])
+    return _message(settings, user, language.locale, letter, now)
 
 
 def _settle(database: Database, ids: Iterable[int], **values: Any) -> None:
@@ -258,24 +237,24 @@ def _failed(database: Database, notifications: Iterable[Notification], error: Ex
 # -- the daily digest -------------------------------------------------------------------------------------------
 
 
-def send_digests(app: Flask, now: datetime) -> int:
+def send_digests(post: Post, now: datetime) -> int:
     """Mail today's digest to each user whose company's clocks show DIGEST_AT or later; returns how many went out."""
-    settings = Settings.of(app.config)
+    settings = Settings.of(post.config)
     if settings is None:
         return 0
-    database: Database = app.extensions["kesu.db"]
+    database = post.database
     with database.sessionmaker() as session:
         due = _digests_due(session, now)
     if not due:
         return 0
     sent = 0
-    with app.app_context(), Postman(settings) as postman:
-        links = _links(app, settings)
+    with Postman(settings) as postman:
+        links = links_to(settings.base_url)
         for user_id, day, previous in due:
             if not _claim_digest(database, user_id, day, previous):
                 continue  # another worker has it
             try:
-                sent += _send_digest(app, settings, links, postman, user_id, day, now)
+                sent += _send_digest(post, settings, links, postman, user_id, day, now)
             except OSError as error:
                 log.warning("the digest of user %s failed: %s", user_id, error)
                 _unclaim_digest(database, user_id, day, previous)
@@ -316,31 +295,31 @@ def _unclaim_digest(database: Database, user_id: int, day: date, previous: date 
                         .values(digest_sent_on=previous))
 
 
-def _send_digest(app: Flask, settings: Settings, links: MapAdapter, postman: Postman, user_id: int, day: date,
+def _send_digest(post: Post, settings: Settings, links: MapAdapter, postman: Postman, user_id: int, day: date,
                  now: datetime) -> int:
     """Mail one user's digest, if there is anything to tell; 1 if a mail went out."""
-    with app.extensions["kesu.db"].sessionmaker() as session:
+    with post.database.sessionmaker() as session:
         user = session.get(User, user_id)
         prefs = session.get(NotificationPreferences, user_id)
         told = [n for n in session.scalars(
             sa.select(Notification).where(Notification.user_id == user_id, Notification.emailed_at.is_(None),
                                           Notification.created_at > now - DIGEST_REACH, Notification.created_at <= now)
             .order_by(Notification.created_at)) if prefs.mails(n.kind)]
-        overdue = [task for task in tasks_for(session, app.extensions["kesu.engine"], actor_for(user))
+        overdue = [task for task in tasks_for(session, post.engine, actor_for(user))
                    if task.due_at is not None and task.due_at < now and task.assignee_id in (None, user.id)]
         if not told and not overdue:
             return 0
-        locale, zone = _language(app, user), user.company.timezone
-        with force_locale(locale):
-            sections = []
-            if told:
-                sections.append((_("What happened"), [_entry(links, n, locale, zone, dated=True) for n in told]))
-            if overdue:
-                sections.append((_("Overdue tasks you hold or may claim"), [
-                    Entry(_("“%(task)s” of complaint %(number)s", task=task.name_in(locale), number=task.business_key),
-                          links.build("inbox.task", {"task_id": task.id}, force_external=True),
-                          (_("Due: %(due)s", due=when(task.due_at, locale, zone)),)) for task in overdue]))
-            letter = _letter(links, user, _("Kesu daily summary, %(day)s", day=day.isoformat()), sections)
-            postman.send(_message(settings, user, locale, letter, now))
-    _settle(app.extensions["kesu.db"], [n.id for n in told], emailed_at=now, mail_due_at=None)
+        _ = _language(post.config, user)  # the reader's gettext
+        locale, zone = _.locale, user.company.timezone
+        sections = []
+        if told:
+            sections.append((_(N_("What happened")), [_entry(links, n, _, zone, dated=True) for n in told]))
+        if overdue:
+            sections.append((_(N_("Overdue tasks you hold or may claim")), [
+                Entry(_(N_("“%(task)s” of complaint %(number)s"), task=task.name_in(locale), number=task.business_key),
+                      links.build("inbox.task", {"task_id": task.id}, force_external=True),
+                      (_(N_("Due: %(due)s"), due=when(task.due_at, locale, zone)),)) for task in overdue]))
+        letter = _letter(links, _, user, _(N_("Kesu daily summary, %(day)s"), day=day.isoformat()), sections)
+        postman.send(_message(settings, user, locale, letter, now))
+    _settle(post.database, [n.id for n in told], emailed_at=now, mail_due_at=None)
     return 1

@@ -21,7 +21,7 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("path", sorted([*ROOT.glob("engine/*.py"), *ROOT.glob("complaints/*.py")]),
+@pytest.mark.parametrize("path", sorted([*ROOT.glob("engine/**/*.py"), *ROOT.glob("complaints/**/*.py")]),
                          ids=lambda p: str(p.relative_to(ROOT)))
 def test_inner_packages_do_not_import_flask_or_the_web_layer(path):
     assert not (_imports(path) & set(FORBIDDEN))

@@ -47,7 +47,7 @@ def index():
     found = db().scalars(sa.select(Notification).where(_mine())
                          .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(SHOWN)).all()
     locale, zone = locale_code(), current_user.company.timezone
-    items = [(notification, render(notification.kind, notification.params, locale, zone)) for notification in found]
+    items = [(notification, render(notification.kind, notification.params, locale, zone, _)) for notification in found]
     return render_template("notifications/index.html", items=items, unread=unread_count(), action_form=ActionForm())
 
 
@@ -87,7 +87,7 @@ def read_all():
 
 class PreferencesForm(FlaskForm):
     mailed = SelectMultipleField(_l("E-mail me when"),
-                                 choices=[SelectChoice(kind, text.choice) for kind, text in KINDS.items()],
+                                 choices=[SelectChoice(kind, _l(text.choice)) for kind, text in KINDS.items()],
                                  widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
     digest = BooleanField(_l("Collect these e-mails in one summary each morning at 08:00, with my overdue tasks"))
 

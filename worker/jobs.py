@@ -3,22 +3,22 @@ warn and breach SLA clocks, send mail, checkpoint the histories' heads into the 
 
 Each job does what is due at `now` and says how many seconds it may sleep before it has more to do (0 when it
 stopped with work left, `poll` when it cannot tell), so a loop sleeps until the earliest of them. The embedded
-thread, `flask kesu worker` and the Celery tick all run the same jobs.
+thread, `flask kesu worker` and the Celery tick all run the same jobs, built from a configuration, the database and
+the engine: the Celery worker builds them without the web app.
 """
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-
-from flask import Flask
+from typing import Any, Protocol
 
 from complaints import sla
 from db import Database
 from engine import periodic
 from engine.runtime import Engine
 from engine.worker import FiringReport, fire_due, next_due
-from notifications.mail import send_digests, send_pending
+from notifications.mail import Post, send_digests, send_pending
 
 log = logging.getLogger(__name__)
 NAP = 0.01  # seconds: the shortest sleep, so work due at this very instant is not spun on
@@ -66,10 +66,10 @@ def schedules(database: Database, engine: Engine) -> Job:
     return start
 
 
-def mail(app: Flask) -> Job:
+def mail(post: Post) -> Job:
     def send(now: datetime, poll: float) -> float:
-        send_pending(app, now)
-        send_digests(app, now)
+        send_pending(post, now)
+        send_digests(post, now)
         return poll
     return send
 
@@ -83,11 +83,22 @@ def anchor(database: Database, engine: Engine, every: float) -> Job:
     return checkpoint
 
 
-def for_app(app: Flask) -> list[Job]:
-    database, engine = app.extensions["kesu.db"], app.extensions["kesu.engine"]
-    every = app.config["AUDIT_CHECKPOINT_SECONDS"]
-    return [timers(database, engine), schedules(database, engine), sla_clocks(database, engine), mail(app),
-            *([anchor(database, engine, every)] if every > 0 else [])]
+def build(config: Mapping[str, Any], database: Database, engine: Engine) -> list[Job]:
+    every = config["AUDIT_CHECKPOINT_SECONDS"]
+    return [timers(database, engine), schedules(database, engine), sla_clocks(database, engine),
+            mail(Post(config, database, engine)), *([anchor(database, engine, every)] if every > 0 else [])]
+
+
+class App(Protocol):
+    """What the jobs need of a built app (a Flask app), without importing Flask."""
+
+    config: Mapping[str, Any]
+    extensions: Mapping[str, Any]
+
+
+def for_app(app: App) -> list[Job]:
+    """The jobs of a built app: its configuration, database and engine."""
+    return build(app.config, app.extensions["kesu.db"], app.extensions["kesu.engine"])
 
 
 def run_pass(jobs: Sequence[Job], now: datetime, poll: float) -> float:

@@ -14,13 +14,19 @@ from auth.models import User
 from db import utcnow
 from engine.records import InboxTask
 from notifications import notify
-from notifications.mail import LEASE, RETRIES, _claim, send_digests, send_pending
+from notifications.mail import LEASE, RETRIES, Post, _claim, send_digests, send_pending
 from notifications.models import Notification, NotificationPreferences
 from test_notify import open_task, start_relay
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TASK = {"": "Review the reply", "zh_Hans": "审核答复", "zh_Hant": "審核答覆"}
 DUE = datetime(2031, 3, 4, 9, 30, tzinfo=timezone.utc)  # 17:30 in Shanghai
+
+
+@pytest.fixture()
+def post(app) -> Post:
+    """What the mail jobs need of the app: its configuration, database and engine."""
+    return Post(app.config, app.extensions["kesu.db"], app.extensions["kesu.engine"])
 
 
 def set_locale(database, user_id: int, locale: str | None) -> None:
@@ -56,11 +62,11 @@ def html(message: EmailMessage) -> str:
 # -- one mail each --------------------------------------------------------------------------------------------
 
 
-def test_a_notification_is_mailed_once_in_the_readers_language(app, database, acme, mailbox):
+def test_a_notification_is_mailed_once_in_the_readers_language(app, post, database, acme, mailbox):
     set_locale(database, acme.users["handler"].id, "zh_Hant")
     set_locale(database, acme.users["quality"].id, "en")
     handler_id, quality_id = tell(database, acme, ["handler", "quality"])
-    assert send_pending(app, utcnow()) == 2
+    assert send_pending(post, utcnow()) == 2
     [chinese], [english] = mailbox.to("handler@acme.test"), mailbox.to("quality@acme.test")
     assert chinese["Content-Language"] == "zh-Hant" and english["Content-Language"] == "en"
     assert "審核答覆" in chinese["Subject"] and "202611-0007" in chinese["Subject"]
@@ -71,46 +77,46 @@ def test_a_notification_is_mailed_once_in_the_readers_language(app, database, ac
         assert f'href="https://kesu.example.cn/app/notifications/{notification_id}"' in html(message)
         assert "https://kesu.example.cn/app/account/notifications" in text(message)
         assert stored(database, notification_id).emailed_at is not None
-    assert send_pending(app, utcnow() + timedelta(hours=1)) == 0
+    assert send_pending(post, utcnow() + timedelta(hours=1)) == 0
     assert len(mailbox.messages) == 2
 
 
-def test_a_user_without_a_language_reads_the_company_default_simplified_chinese(app, database, acme, mailbox):
+def test_a_user_without_a_language_reads_the_company_default_simplified_chinese(post, database, acme, mailbox):
     set_locale(database, acme.users["handler"].id, None)
     tell(database, acme, ["handler"])
-    send_pending(app, utcnow())
+    send_pending(post, utcnow())
     [message] = mailbox.messages
     assert message["Content-Language"] == "zh-Hans" and "审核答复" in message["Subject"]
     assert "<html lang=\"zh-Hans\">" in html(message)
 
 
-def test_without_a_mail_server_notifications_stay_in_the_app(app, database, acme, monkeypatch):
+def test_without_a_mail_server_notifications_stay_in_the_app(app, post, database, acme, monkeypatch):
     monkeypatch.setitem(app.config, "MAIL_SERVER", None)
     [notification_id] = tell(database, acme, ["handler"])
     prefer(database, acme.users["quality"].id, digest=True)
-    assert send_pending(app, utcnow()) == 0
-    assert send_digests(app, utcnow() + timedelta(days=1)) == 0
+    assert send_pending(post, utcnow()) == 0
+    assert send_digests(post, utcnow() + timedelta(days=1)) == 0
     notification = stored(database, notification_id)
     assert notification.emailed_at is None and notification.mail_error is None and notification.read_at is None
 
 
-def test_each_user_gets_only_the_kinds_they_chose_and_digest_users_none_at_once(app, database, acme, mailbox):
+def test_each_user_gets_only_the_kinds_they_chose_and_digest_users_none_at_once(post, database, acme, mailbox):
     set_locale(database, acme.users["service"].id, "en")
     prefer(database, acme.users["service"].id, muted=["task_offered"])
     prefer(database, acme.users["service2"].id, digest=True)
     tell(database, acme, ["service", "service2", "quality"], "task_offered")
     tell(database, acme, ["service"], "sla_breached", clock="Resolution")
-    assert send_pending(app, utcnow()) == 2
+    assert send_pending(post, utcnow()) == 2
     assert [m["Subject"] for m in mailbox.to("service@acme.test")] == ["Deadline missed: Resolution · 202611-0007"]
     assert len(mailbox.to("quality@acme.test")) == 1 and mailbox.to("service2@acme.test") == []
 
 
-def test_a_choice_changed_before_the_mail_went_out_is_obeyed(app, database, acme, mailbox):
+def test_a_choice_changed_before_the_mail_went_out_is_obeyed(post, database, acme, mailbox):
     [muted_later] = tell(database, acme, ["service"])
     [digest_later] = tell(database, acme, ["service2"])
     prefer(database, acme.users["service"].id, muted=["task_assigned"])
     prefer(database, acme.users["service2"].id, digest=True)
-    assert send_pending(app, utcnow()) == 0 and mailbox.messages == []
+    assert send_pending(post, utcnow()) == 0 and mailbox.messages == []
     for notification_id in (muted_later, digest_later):
         notification = stored(database, notification_id)
         assert notification.mail_due_at is None and notification.emailed_at is None
@@ -119,51 +125,51 @@ def test_a_choice_changed_before_the_mail_went_out_is_obeyed(app, database, acme
 # -- failures -------------------------------------------------------------------------------------------------
 
 
-def test_a_mail_server_outage_loses_nothing(app, database, acme, server):
+def test_a_mail_server_outage_loses_nothing(post, database, acme, server):
     [notification_id] = tell(database, acme, ["handler"])
     now = utcnow()
-    assert send_pending(app, now) == 0  # nobody listens on the port
+    assert send_pending(post, now) == 0  # nobody listens on the port
     failed = stored(database, notification_id)
     assert failed.emailed_at is None and failed.mail_attempts == 1 and "Connection" in failed.mail_error
     assert failed.mail_due_at == now + RETRIES[0]
     mailbox = server.start()
-    assert send_pending(app, now + RETRIES[0] / 2) == 0  # not yet: it waits its turn
-    assert send_pending(app, now + RETRIES[0]) == 1
+    assert send_pending(post, now + RETRIES[0] / 2) == 0  # not yet: it waits its turn
+    assert send_pending(post, now + RETRIES[0]) == 1
     assert len(mailbox.to("handler@acme.test")) == 1
     sent = stored(database, notification_id)
     assert sent.emailed_at == now + RETRIES[0] and sent.mail_error is None and sent.mail_due_at is None
 
 
-def test_a_refused_recipient_does_not_hold_up_the_others_and_is_given_up_after_the_last_retry(app, database, acme,
+def test_a_refused_recipient_does_not_hold_up_the_others_and_is_given_up_after_the_last_retry(app, post, database, acme,
                                                                                                mailbox):
     mailbox.refused.add("handler@acme.test")
     refused_id, _quality = tell(database, acme, ["handler", "quality"])
     now = utcnow()
-    assert send_pending(app, now) == 1
+    assert send_pending(post, now) == 1
     assert len(mailbox.to("quality@acme.test")) == 1
     for retry in RETRIES:
         assert "550" in stored(database, refused_id).mail_error
         now += retry
-        assert send_pending(app, now) == 0
+        assert send_pending(post, now) == 0
     given_up = stored(database, refused_id)
     assert given_up.mail_attempts == len(RETRIES) + 1 and given_up.mail_due_at is None
     assert given_up.read_at is None  # still waiting in the app
-    assert send_pending(app, now + timedelta(days=1)) == 0
+    assert send_pending(post, now + timedelta(days=1)) == 0
 
 
-def test_a_mail_claimed_by_a_worker_that_died_goes_out_after_the_lease(app, database, acme, mailbox):
+def test_a_mail_claimed_by_a_worker_that_died_goes_out_after_the_lease(app, post, database, acme, mailbox):
     [notification_id] = tell(database, acme, ["handler"])
     now = utcnow()
     assert _claim(app.extensions["kesu.db"], now) == [notification_id]  # ... and the worker dies here
-    assert send_pending(app, now + LEASE / 2) == 0
-    assert send_pending(app, now + LEASE) == 1 and len(mailbox.messages) == 1
+    assert send_pending(post, now + LEASE / 2) == 0
+    assert send_pending(post, now + LEASE) == 1 and len(mailbox.messages) == 1
 
 
-def test_mail_that_could_not_go_out_for_a_day_is_not_sent_late(app, database, acme, mailbox):
+def test_mail_that_could_not_go_out_for_a_day_is_not_sent_late(post, database, acme, mailbox):
     yesterday = utcnow() - timedelta(days=1, minutes=1)
     [old] = tell(database, acme, ["handler"], now=yesterday)
     [fresh] = tell(database, acme, ["quality"])
-    assert send_pending(app, utcnow()) == 1
+    assert send_pending(post, utcnow()) == 1
     assert mailbox.to("handler@acme.test") == [] and stored(database, old).mail_due_at is None
     assert stored(database, fresh).emailed_at is not None
 
@@ -178,7 +184,7 @@ def next_eight_oclock(after: datetime) -> datetime:
     return datetime.combine(day, time(8), SHANGHAI).astimezone(timezone.utc)
 
 
-def test_the_digest_goes_once_a_day_from_eight_oclock_shanghai_time(app, database, engine, acme, mailbox):
+def test_the_digest_goes_once_a_day_from_eight_oclock_shanghai_time(post, database, engine, acme, mailbox):
     handler = acme.users["handler"].id
     set_locale(database, handler, "en")
     prefer(database, handler, digest=True)
@@ -188,48 +194,48 @@ def test_the_digest_goes_once_a_day_from_eight_oclock_shanghai_time(app, databas
         due = s.scalar(sa.select(InboxTask.due_at).where(InboxTask.element_id == "review"))
     tell(database, acme, ["handler"], "reopened")
     eight = next_eight_oclock(due)
-    send_pending(app, eight)
+    send_pending(post, eight)
     assert mailbox.to("handler@acme.test") == []  # digest users get nothing one by one
-    assert send_digests(app, eight - timedelta(minutes=1)) == 0
-    assert send_digests(app, eight) == 1
+    assert send_digests(post, eight - timedelta(minutes=1)) == 0
+    assert send_digests(post, eight) == 1
     [first] = mailbox.to("handler@acme.test")
     assert first["Subject"] == f"Kesu daily summary, {eight.astimezone(SHANGHAI).date().isoformat()}"
     body = text(first)
     assert "What happened" in body and "Complaint 202611-0007 was sent back" in body
     assert "The task “Review the reply” of complaint R-1 is assigned to you." in body
     assert "Overdue tasks" in body and f"/tasks/{open_task(database, case, 'review')}" in body
-    assert send_digests(app, eight + timedelta(hours=3)) == 0
-    assert send_digests(app, eight + timedelta(days=1)) == 1  # the next morning: the task is still overdue
+    assert send_digests(post, eight + timedelta(hours=3)) == 0
+    assert send_digests(post, eight + timedelta(days=1)) == 1  # the next morning: the task is still overdue
     second = text(mailbox.to("handler@acme.test")[1])
     assert "What happened" not in second and "Review the reply" in second
     assert len(mailbox.to("handler@acme.test")) == 2
 
 
-def test_the_digest_is_in_the_readers_language_and_leaves_out_muted_kinds(app, database, acme, mailbox):
+def test_the_digest_is_in_the_readers_language_and_leaves_out_muted_kinds(post, database, acme, mailbox):
     quality = acme.users["quality"].id
     set_locale(database, quality, "zh_Hans")
     prefer(database, quality, muted=["reopened"], digest=True)
     tell(database, acme, ["quality"], "task_offered")
     tell(database, acme, ["quality"], "reopened")
-    assert send_digests(app, next_eight_oclock(utcnow())) == 1
+    assert send_digests(post, next_eight_oclock(utcnow())) == 1
     [digest] = mailbox.messages
     assert digest["Content-Language"] == "zh-Hans" and "审核答复" in text(digest)
     assert "202611-0007 was sent back" not in text(digest)
 
 
-def test_a_digest_with_nothing_to_tell_is_not_sent(app, database, acme, mailbox):
+def test_a_digest_with_nothing_to_tell_is_not_sent(post, database, acme, mailbox):
     prefer(database, acme.users["quality"].id, digest=True)
-    assert send_digests(app, next_eight_oclock(utcnow())) == 0 and mailbox.messages == []
+    assert send_digests(post, next_eight_oclock(utcnow())) == 0 and mailbox.messages == []
 
 
-def test_a_failed_digest_is_sent_on_a_later_pass_the_same_day(app, database, acme, server):
+def test_a_failed_digest_is_sent_on_a_later_pass_the_same_day(post, database, acme, server):
     prefer(database, acme.users["quality"].id, digest=True)
     [notification_id] = tell(database, acme, ["quality"], "task_offered")
     eight = next_eight_oclock(utcnow())
-    assert send_digests(app, eight) == 0  # nobody listens yet
+    assert send_digests(post, eight) == 0  # nobody listens yet
     assert stored(database, notification_id).emailed_at is None
     mailbox = server.start()
-    assert send_digests(app, eight + timedelta(minutes=5)) == 1 and len(mailbox.messages) == 1
+    assert send_digests(post, eight + timedelta(minutes=5)) == 1 and len(mailbox.messages) == 1
     assert stored(database, notification_id).emailed_at == eight + timedelta(minutes=5)
 
 

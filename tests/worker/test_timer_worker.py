@@ -256,3 +256,12 @@ def test_celery_workers_and_beat_on_redis_fire_each_timer_once(database, engine,
     time.sleep(2)  # two more ticks: nothing fires twice
     assert [fired(database, case) for case in cases] == [1] * len(cases)
     assert [inbox(database, case) for case in cases] == [["escalate"]] * len(cases)
+
+
+def test_the_celery_worker_module_loads_without_the_web_app():
+    """The Celery worker builds its database, engine and jobs from the configuration (kesu_runtime), never the app:
+    neither app.py nor a page module is imported. (Flask itself still loads, only through the built-in task forms,
+    which are Flask-WTF classes the engine reads its field rules from.)"""
+    check = ("import sys, worker.celery_app; "
+             "assert not {'app', 'cli', 'web'} & set(sys.modules), sorted({'app', 'cli', 'web'} & set(sys.modules))")
+    subprocess.run([sys.executable, "-c", check], cwd=ROOT, check=True, timeout=60)
