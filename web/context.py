@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from flask import abort, current_app, g
@@ -18,6 +18,7 @@ from engine.runtime import Engine
 from engine.views import Actor
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def database() -> Database:
@@ -76,13 +77,13 @@ def can(permission: str) -> bool:
     return bool(current_user.is_authenticated) and permissions.can(current_user, permission)
 
 
-def requires(permission: str) -> Callable:
+def requires(permission: str) -> Callable[[Callable[P, T]], Callable[P, T]]:
     """Refuse (403) users who may not do what `permission` allows."""
     permissions.holders(permission)  # an unknown name fails here, when the view is defined
 
-    def decorator(view: Callable) -> Callable:
+    def decorator(view: Callable[P, T]) -> Callable[P, T]:
         @wraps(view)
-        def wrapped(*args, **kwargs):
+        def wrapped(*args: P.args, **kwargs: P.kwargs) -> T:
             if not can(permission):
                 abort(403)
             return view(*args, **kwargs)
