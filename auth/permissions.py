@@ -22,7 +22,7 @@ _WORKERS = _held_by(Role.ADMIN, Role.PROCESS_OWNER, Role.EMPLOYEE)  # everyone b
 PERMISSIONS: dict[str, frozenset[str]] = {
     # Working complaints
     "register_complaint": _WORKERS,  # register a complaint: the page, its menu entry, starting a case by API
-    "work_cases": _WORKERS,  # claim, release and complete tasks (pages, API), acknowledge escalations, be named
+    "work_cases": _WORKERS,  # tasks: claim, release, complete (pages, API); acknowledge escalations; be named
     # Keeping the procedures
     "model": _OWNERS,  # draw and save drafts of procedures and decision tables in the modeler, check them
     "publish": _OWNERS,  # publish a procedure or a decision table (upload, modeler, API)

@@ -58,12 +58,16 @@ def test_an_unknown_permission_fails_when_a_view_is_defined():
             decorator("publsh")
 
 
+def _is_role(node: ast.expr) -> bool:
+    """`Role.ADMIN` or "admin"."""
+    return ((isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "Role")
+            or (isinstance(node, ast.Constant) and node.value in {role.value for role in Role}))
+
+
 def role_sets(source: str) -> list[str]:
-    """Literal tuples, lists and sets of Role members: a list of roles kept outside the table."""
+    """Literal tuples, lists and sets of roles (members or values): a list of roles kept outside the table."""
     return [ast.unparse(node) for node in ast.walk(ast.parse(source))
-            if isinstance(node, (ast.Tuple, ast.List, ast.Set))
-            and any(isinstance(item, ast.Attribute) and isinstance(item.value, ast.Name) and item.value.id == "Role"
-                    for item in node.elts)]
+            if isinstance(node, (ast.Tuple, ast.List, ast.Set)) and any(_is_role(item) for item in node.elts)]
 
 
 def _mentions_role(node: ast.expr) -> bool:
@@ -84,6 +88,7 @@ def template_role_tests(source: str) -> list[str]:
 
 def test_the_detectors_catch_the_role_tests_the_table_replaced():
     assert role_sets("OWNERS = (Role.PROCESS_OWNER, Role.ADMIN)")
+    assert role_sets("if user.role in {'admin', 'auditor'}: pass")
     assert role_tests("allowed = current_user.role in {r.value for r in OWNERS}")
     assert role_tests("if user.role != Role.AUDITOR: pass")
     assert template_role_tests("{% if current_user.role in ('admin', 'process_owner') %}")
