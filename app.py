@@ -19,7 +19,7 @@ from web import (account, admin, api, audit, audit_cases, auth, calendars, compl
                  inputs, migration, notifications as notification_pages, procedures, replay, security, sla as sla_pages,
                  tasks, test_runs, throttle)
 from web.auth import SESSION_SECRET
-from web.context import close_session, db
+from web.context import can, close_session, db
 from web.i18n import localtime, locale_code, select_locale, select_timezone, use_wtforms_catalog
 from worker import jobs
 from worker.embedded import EmbeddedWorker
@@ -72,6 +72,7 @@ def _blueprints(app: Flask) -> None:
     errors.register(app)
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.globals["locale_code"] = locale_code
+    app.jinja_env.globals["can"] = can  # {% if can("publish") %}: the table is auth/permissions.py
     app.jinja_env.globals["languages"] = app.config["LANGUAGES"]  # not `config`: pages pass their own script config
 
 

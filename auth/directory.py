@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from auth.calendars import CompanyCalendar
-from auth.models import Company, Group, Role, User
+from auth.models import Company, Group, User
+from auth.permissions import holders
 from engine.calendar import BusinessCalendar, china
 from engine.views import Actor
 
@@ -67,7 +68,7 @@ class Person:
 def company_people(session: Session, company_id: int) -> tuple[list[Person], list[str]]:
     """The company's active users who work on cases (not auditors), by name, and its groups, by name."""
     users = session.scalars(sa.select(User).where(User.company_id == company_id, User.active.is_(True),
-                                                  User.role != Role.AUDITOR.value).order_by(User.name))
+                                                  User.role.in_(sorted(holders("work_cases")))).order_by(User.name))
     groups = session.scalars(sa.select(Group.name).where(Group.company_id == company_id).order_by(Group.name))
     return [Person(u.email, u.name, tuple(sorted(u.group_names))) for u in users], list(groups)
 

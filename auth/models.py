@@ -12,7 +12,7 @@ from db import Base, UTCDateTime, utcnow
 
 
 class Role(str, enum.Enum):
-    """What a user may do; checked by every view and API endpoint."""
+    """A user's role; what each role may do is the table in auth/permissions.py, which views and pages ask."""
 
     ADMIN = "admin"
     PROCESS_OWNER = "process_owner"

@@ -13,8 +13,6 @@ from complaints.choices import N_
 from db import Base, UTCDateTime, utcnow
 from engine.records import make_append_only
 
-# Who may see the log: those who answer for the company's records.
-SEES_VIEWS = (Role.ADMIN, Role.AUDITOR)
 PAGES: dict[str, str] = {
     "complaint": N_("Complaint page"),
     "replay": N_("Replay"),

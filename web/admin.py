@@ -5,17 +5,16 @@ import sqlalchemy as sa
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
-from auth.models import Role
 from complaints.models import Complaint
 from engine.records import Instance
-from web.context import db, roles_required
+from web.context import db, requires
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.get("/errors")
 @login_required
-@roles_required(Role.ADMIN)
+@requires("see_stopped_cases")
 def errors():
     rows = db().execute(
         sa.select(Instance, Complaint).outerjoin(Complaint, Complaint.instance_id == Instance.id)

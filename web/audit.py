@@ -15,7 +15,7 @@ from complaints import queries as complaint_queries
 from complaints.choices import N_
 from complaints.models import Complaint
 from complaints.registration import FIELDS
-from complaints.viewlog import SEES_VIEWS, ViewLog, record_view, views_of
+from complaints.viewlog import ViewLog, record_view, views_of
 from db import utcnow
 from engine import queries
 from engine.anchor import Anchored, AnchorProblem
@@ -23,7 +23,7 @@ from engine.audit import ChainReport
 from engine.errors import NotFound
 from engine.records import Event, Instance, ProcessVersion
 from engine.rerun import rerun
-from web.context import db, engine
+from web.context import can, db, engine
 from web.i18n import locale_code, localtime
 from web.pdf import PdfUnavailable, print_pdf
 from web.tasks import ActionForm
@@ -55,7 +55,7 @@ def chosen_people(history: list[Event]) -> dict[str, str]:
 
 def view_log(instance_id: int, limit: int | None = 50) -> ViewLog | None:
     """Who looked at the case, for admins and auditors; None for everyone else, whose pages leave the list out."""
-    if current_user.role not in SEES_VIEWS:
+    if not can("see_views"):
         return None
     return views_of(db(), current_user.company_id, instance_id, limit)
 

@@ -19,7 +19,6 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import contains_eager
 from werkzeug.datastructures import MultiDict
 
-from auth.models import Role
 from complaints.choices import CATEGORIES, GRADES, STATUSES, grade_key
 from complaints.models import Complaint
 from engine import publishing
@@ -28,12 +27,11 @@ from engine.heatmap import CaseTrace, ElementHeat, Heatmap, cached_trace, heatma
 from engine.records import Instance, ProcessVersion
 from engine.specs import CompiledProcess, name_in
 from web.complaints import STANDARD_PROCESS
-from web.context import db, engine, roles_required
+from web.context import db, engine, requires
 from web.i18n import locale_code
 from web.inputs import int_arg
 
 bp = Blueprint("audit_cases", __name__, url_prefix="/audit")
-READERS = (Role.AUDITOR, Role.ADMIN, Role.PROCESS_OWNER)
 HEAT_LEVELS = 5  # colours of the scale, from the fewest runs to the most
 
 
@@ -114,7 +112,7 @@ def _rows(complaints: list[Complaint]) -> list[CaseRow]:
 
 @bp.get("/")
 @login_required
-@roles_required(*READERS)
+@requires("audit")
 def index():
     """The filter form, the matching complaints, and their heatmap on the procedure's diagram."""
     locale = locale_code()

@@ -23,9 +23,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from auth.calendars import (CompanyCalendar, add_china_year, china_years, days_off_ahead, make_default, new_calendar,
                             workdays_ahead)
 from auth.directory import names_by_id
-from auth.models import Role
 from db import utcnow
-from web.context import db, roles_required
+from web.context import db, requires
 from web.tasks import ActionForm
 
 bp = Blueprint("calendars", __name__, url_prefix="/admin/calendars")
@@ -190,7 +189,7 @@ def _edit_page(calendar: CompanyCalendar, form: CalendarForm, year_form: ChinaYe
 
 @bp.get("/")
 @login_required
-@roles_required(Role.ADMIN)
+@requires("manage_calendars")
 def index():
     calendars = db().scalars(sa.select(CompanyCalendar).where(CompanyCalendar.company_id == current_user.company_id)
                              .order_by(CompanyCalendar.is_default.desc(), CompanyCalendar.name)).all()
@@ -200,7 +199,7 @@ def index():
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
-@roles_required(Role.ADMIN)
+@requires("manage_calendars")
 def new():
     """A new calendar, starting from the company's time zone, the usual hours and Monday to Friday."""
     form = CalendarForm(data=_initial(new_calendar(current_user.company, "")))
@@ -214,7 +213,7 @@ def new():
 
 @bp.route("/<int:calendar_id>", methods=["GET", "POST"])
 @login_required
-@roles_required(Role.ADMIN)
+@requires("manage_calendars")
 def edit(calendar_id: int):
     calendar = _calendar(calendar_id)
     form = CalendarForm(data=_initial(calendar))
@@ -228,7 +227,7 @@ def edit(calendar_id: int):
 
 @bp.post("/<int:calendar_id>/china")
 @login_required
-@roles_required(Role.ADMIN)
+@requires("manage_calendars")
 def fill_in_china(calendar_id: int):
     """Add mainland China's statutory holidays and adjusted working days of one year."""
     calendar = _calendar(calendar_id)
@@ -244,7 +243,7 @@ def fill_in_china(calendar_id: int):
 
 @bp.post("/<int:calendar_id>/default")
 @login_required
-@roles_required(Role.ADMIN)
+@requires("manage_calendars")
 def make_default_calendar(calendar_id: int):
     """Make a calendar the one task due dates are counted on."""
     calendar = _calendar(calendar_id)

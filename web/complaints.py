@@ -20,7 +20,7 @@ from engine.specs import name_in
 from forms.registration import NewComplaintForm
 from web.audit import chosen_people, view_log
 from web.errors import describe
-from web.context import WORKERS, actor, db, engine, perform, roles_required
+from web.context import actor, db, engine, perform, requires
 from web.i18n import locale_code
 from web.inputs import int_arg
 from web.sla import category_label, grade_label
@@ -57,7 +57,7 @@ def _preferred(procedures: dict) -> str | None:
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
-@roles_required(*WORKERS)
+@requires("register_complaint")
 def new():
     procedures = _procedures()
     form = NewComplaintForm([(key, name) for key, (_v, name) in procedures.items()],

@@ -14,7 +14,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import Session
 
-from auth.models import Role
 from complaints import queries as complaint_queries, sla
 from complaints.choices import STATUSES
 from complaints.models import Complaint
@@ -24,7 +23,7 @@ from engine.errors import EngineError, NotFound
 from engine.records import Instance
 from engine.replay import cached_replay
 from engine.views import InstanceView
-from web.context import actor, db, engine, perform, roles_required
+from web.context import actor, db, engine, perform, requires
 from web.errors import describe, engine_error_status
 from web.i18n import locale_code
 from web.inputs import int_arg
@@ -86,7 +85,7 @@ def _page(complaint: Complaint, failed: str = "", message: str = ""):
 
 @bp.get("/<int:instance_id>/corrections")
 @login_required
-@roles_required(Role.ADMIN)
+@requires("correct_case")
 def show(instance_id: int):
     """The case's data, open tasks and history moments, each with the correction an admin can make."""
     return _page(_complaint(instance_id))
@@ -116,7 +115,7 @@ def _reason() -> str:
 
 @bp.post("/<int:instance_id>/corrections/data")
 @login_required
-@roles_required(Role.ADMIN)
+@requires("correct_case")
 def correct_data(instance_id: int):
     """Set the fields whose typed value differs from the one shown."""
     view = queries.instance_view(db(), engine(), _complaint(instance_id).instance)
@@ -135,7 +134,7 @@ def correct_data(instance_id: int):
 
 @bp.post("/<int:instance_id>/corrections/retry")
 @login_required
-@roles_required(Role.ADMIN)
+@requires("correct_case")
 def retry(instance_id: int):
     """Let a stopped case run again."""
     return _correct(instance_id, "retry",
@@ -145,7 +144,7 @@ def retry(instance_id: int):
 
 @bp.post("/<int:instance_id>/corrections/skip")
 @login_required
-@roles_required(Role.ADMIN)
+@requires("correct_case")
 def skip(instance_id: int):
     """Complete an open task without its form."""
     task_id = request.form.get("task", "")
@@ -159,7 +158,7 @@ def skip(instance_id: int):
 
 @bp.post("/<int:instance_id>/corrections/rewind")
 @login_required
-@roles_required(Role.ADMIN)
+@requires("correct_case")
 def rewind(instance_id: int):
     """Put the case back into the state it had after a chosen step."""
     to_seq = int_arg(request.form, "to_seq", 0)

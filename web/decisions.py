@@ -12,26 +12,20 @@ from wtforms import StringField
 from wtforms.validators import Length, Optional
 
 from auth.directory import names_by_id
-from auth.models import Role
 from engine import decisions
 from engine.records import DecisionVersion, ProcessVersion
 from engine.xmlload import DiagramError
-from web.context import db, perform, roles_required
+from web.context import can, db, perform, requires
 from web.i18n import locale_code
 from web.inputs import takes_json
 from web.texts import viewer_texts
 
 bp = Blueprint("decisions", __name__, url_prefix="/decisions")
-OWNERS = (Role.PROCESS_OWNER, Role.ADMIN)
 
 
 class DecisionUploadForm(FlaskForm):
     table = FileField(_l("DMN file"), [FileRequired()])
     note = StringField(_l("What changed and why"), [Optional(), Length(max=500)])
-
-
-def _may_publish() -> bool:
-    return current_user.role in {r.value for r in OWNERS}
 
 
 def _publish(data: bytes, note: str) -> tuple[DecisionVersion, list[ProcessVersion]]:
@@ -55,7 +49,7 @@ def index():
     form = DecisionUploadForm()
     problems: list[tuple[str | None, str]] = []
     if form.validate_on_submit():
-        if not _may_publish():
+        if not can("publish"):
             abort(403)
         try:
             flash(_published_message(*_publish(form.table.data.read(), form.note.data or "")), "success")
@@ -65,8 +59,7 @@ def index():
     versions = db().scalars(sa.select(DecisionVersion).where(DecisionVersion.company_id == current_user.company_id)
                             .order_by(DecisionVersion.decision_key, DecisionVersion.version.desc())).all()
     return render_template("decisions/index.html", versions=versions, form=form, problems=problems,
-                           people=names_by_id(db(), {v.published_by_id for v in versions}),
-                           may_publish=_may_publish()), 400 if problems else 200
+                           people=names_by_id(db(), {v.published_by_id for v in versions})), 400 if problems else 200
 
 
 def _version(key: str, number: int | None = None) -> DecisionVersion:
@@ -93,7 +86,7 @@ def download(key: str, number: int):
 
 @bp.get("/<key>/edit")
 @login_required
-@roles_required(*OWNERS)
+@requires("model")
 def edit(key: str):
     """The dmn-js editor, opened on the newest version."""
     version = _version(key)
@@ -107,7 +100,7 @@ def edit(key: str):
 @bp.post("/publish.json")
 @takes_json
 @login_required
-@roles_required(*OWNERS)
+@requires("publish")
 def publish_json():
     """The editor's 'check and publish'; procedures calling the table get new versions pinned to it."""
     body = request.get_json(silent=True)

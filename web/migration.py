@@ -11,11 +11,10 @@ from engine import migration, publishing
 from engine.errors import EngineError, NotFound
 from engine.records import Instance, ProcessVersion
 from engine.specs import name_in
-from web.context import actor, db, engine, perform, roles_required
+from web.context import actor, db, engine, perform, requires
 from web.errors import describe
 from web.i18n import locale_code
 from web.inputs import int_arg, int_list
-from web.procedures import OWNERS
 
 bp = Blueprint("migrate", __name__, url_prefix="/procedures")
 
@@ -60,7 +59,7 @@ def _page(target: ProcessVersion, results=None):
 
 @bp.get("/<key>/migrate")
 @login_required
-@roles_required(*OWNERS)
+@requires("migrate_cases")
 def dry_run(key: str):
     """Per running complaint on an older version: can it move to the target, and if not, why not."""
     target = _target(key)
@@ -84,7 +83,7 @@ def _move_one(instance_id: int, target_id: int) -> str | None:
 
 @bp.post("/<key>/migrate")
 @login_required
-@roles_required(*OWNERS)
+@requires("migrate_cases")
 def apply(key: str):
     """Move the chosen complaints one by one, so one that cannot move does not hold back the others."""
     target = _target(key)

@@ -15,21 +15,20 @@ from wtforms import StringField
 from wtforms.validators import Length, Optional
 
 from auth.directory import names_by_id
-from auth.models import Group, Role, User
+from auth.models import Group, User
 from engine import drafts, publishing, queries
 from engine.errors import Conflict, NotFound
 from engine.records import Draft, Instance, ProcessVersion
 from engine.specs import name_in
 from engine.xmlload import DiagramError
 from forms.builder import BUILTIN_FORM_LABELS
-from web.context import db, engine, perform, roles_required
+from web.context import can, db, engine, perform, requires
 from web.errors import describe
 from web.i18n import locale_code, localtime
 from web.inputs import int_arg, takes_json
 from web.texts import modeler_texts, viewer_texts
 
 bp = Blueprint("procedures", __name__, url_prefix="/procedures")
-OWNERS = (Role.PROCESS_OWNER, Role.ADMIN)
 
 
 class UploadForm(FlaskForm):
@@ -62,7 +61,7 @@ def index():
     form = UploadForm()
     problems: list[tuple[str | None, str]] = []
     if form.validate_on_submit():
-        if current_user.role not in {r.value for r in OWNERS}:
+        if not can("publish"):
             abort(403)
         problems = _publish(form)
         if not problems:
@@ -77,8 +76,8 @@ def index():
     return render_template("procedures/index.html", versions=versions, form=form, problems=problems, names=names,
                            running=running, older_running=_older_running_counts(versions, running),
                            drafts=company_drafts, people=names_by_id(db(), {v.published_by_id for v in versions}
-                                                                     | {d.saved_by_id for d in company_drafts.values()}),
-                           may_publish=current_user.role in {r.value for r in OWNERS}), 400 if problems else 200
+                                                                     | {d.saved_by_id for d in company_drafts.values()})
+                           ), 400 if problems else 200
 
 
 def _publish_bytes(data: bytes, note: str) -> ProcessVersion:
@@ -152,7 +151,7 @@ def _modeler_config(key: str, version: ProcessVersion | None, draft: Draft | Non
 
 @bp.get("/<key>/edit")
 @login_required
-@roles_required(*OWNERS)
+@requires("model")
 def edit(key: str):
     """The modeler, opened on the shared draft if there is one, else on the newest version."""
     version = _newest(key)
@@ -165,7 +164,7 @@ def edit(key: str):
 
 @bp.get("/<key>/source.bpmn")
 @login_required
-@roles_required(*OWNERS)
+@requires("model")
 def source(key: str):
     """What the modeler opens: the draft's XML, else the newest version's."""
     draft = drafts.get_draft(db(), current_user.company_id, "bpmn", key)
@@ -200,7 +199,7 @@ def check_problems(xml: bytes) -> list[dict]:
 @bp.post("/check.json")
 @takes_json
 @login_required
-@roles_required(*OWNERS)
+@requires("model")
 def check_json():
     """The modeler's live check: the same checks publishing runs, nothing stored."""
     _body, xml = json_xml()
@@ -210,7 +209,7 @@ def check_json():
 @bp.post("/<key>/draft.json")
 @takes_json
 @login_required
-@roles_required(*OWNERS)
+@requires("model")
 def save_draft(key: str):
     """Save the shared draft unless someone saved since the editor loaded it; then say who and when."""
     body, xml = json_xml()
@@ -234,7 +233,7 @@ def save_draft(key: str):
 @bp.post("/publish.json")
 @takes_json
 @login_required
-@roles_required(*OWNERS)
+@requires("publish")
 def publish_json():
     """The modeler's 'check and publish': the same checks as the API; publishing ends the draft."""
     body, xml = json_xml()

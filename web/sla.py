@@ -12,17 +12,16 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from auth.directory import names_by_id
-from auth.models import Group, Role
+from auth.models import Group
 from complaints import sla
 from complaints.choices import CATEGORIES, GRADE_VALUES, GRADES
 from engine.calendar import BusinessDuration, parse_business
 from engine.errors import Conflict
-from web.context import WORKERS, db, engine, roles_required
+from web.context import db, engine, requires
 from web.errors import describe
 from web.tasks import AcknowledgeForm, ActionForm
 
 bp = Blueprint("sla", __name__, url_prefix="/sla")
-OWNERS = (Role.ADMIN, Role.PROCESS_OWNER)
 TARGET_HINT = _l("Business time on the company's calendar (“5 working days”, “4 working hours”, “next working day "
                  "15:00”) or calendar time in ISO 8601 (“PT24H”); empty: no target.")
 
@@ -135,7 +134,7 @@ def _policy(policy_id: int) -> sla.SlaPolicy:
 
 @bp.get("/")
 @login_required
-@roles_required(*OWNERS)
+@requires("manage_sla")
 def index():
     policies = sla.current_policies(db(), current_user.company_id)
     return render_template("sla/index.html", policies=policies, grade_label=grade_label,
@@ -144,7 +143,7 @@ def index():
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
-@roles_required(*OWNERS)
+@requires("manage_sla")
 def new():
     form = PolicyForm()
     if form.validate_on_submit():
@@ -162,7 +161,7 @@ def new():
 
 @bp.route("/<int:policy_id>", methods=["GET", "POST"])
 @login_required
-@roles_required(*OWNERS)
+@requires("manage_sla")
 def edit(policy_id: int):
     """Change a policy: the form saves the slot's next version; cases keep the version their clocks run on."""
     policy = _policy(policy_id)
@@ -184,7 +183,7 @@ def edit(policy_id: int):
 
 @bp.post("/<int:policy_id>/retire")
 @login_required
-@roles_required(*OWNERS)
+@requires("manage_sla")
 def retire(policy_id: int):
     policy = _policy(policy_id)
     if not ActionForm().validate_on_submit():
@@ -201,7 +200,7 @@ def retire(policy_id: int):
 
 @bp.post("/escalations/<int:clock_id>")
 @login_required
-@roles_required(*WORKERS)
+@requires("work_cases")
 def acknowledge(clock_id: int):
     """A member of the group a breach escalated to records what was done about it."""
     clock = db().scalar(sa.select(sla.SlaClock).where(sla.SlaClock.id == clock_id,

@@ -26,7 +26,7 @@ from engine.specs import name_in
 from engine.views import TaskView
 from forms.builder import (PeopleChoices, apply_errors, initial_data, read_only, submitted_values,
                            task_form_class)
-from web.context import WORKERS, actor, db, engine, perform, roles_required
+from web.context import actor, can, db, engine, perform, requires
 from web.errors import describe, engine_error_status
 from web.i18n import locale_code
 
@@ -44,13 +44,9 @@ class AcknowledgeForm(FlaskForm):
     text = TextAreaField(_l("What was done"), [DataRequired(), Length(max=2000)])
 
 
-def can_work() -> bool:
-    return current_user.role in {r.value for r in WORKERS}
-
-
 def can_act_on(task: TaskView) -> bool:
     """Whether the signed-in user may claim or complete this task."""
-    return can_work() and actor().may_act(task.principals, task.assignee_id)
+    return can("work_cases") and actor().may_act(task.principals, task.assignee_id)
 
 
 @bp.app_template_filter("working_time")
@@ -93,10 +89,10 @@ def index():
     scope = scope if scope in SCOPES else "all"
     sort = "due" if request.args.get("sort") == "due" else "priority"
     overdue_only = request.args.get("overdue") == "1"
-    tasks = queries.tasks_for(db(), engine(), actor(), scope) if can_work() else []
+    tasks = queries.tasks_for(db(), engine(), actor(), scope) if can("work_cases") else []
     rows = _rows(tasks, sort, overdue_only)
     escalations = sla.escalations_for(db(), actor().company_id, [g.name for g in current_user.groups]) \
-        if can_work() else []
+        if can("work_cases") else []
     holders = names_by_id(db(), {t.assignee_id for t in tasks})
     numbers = dict(db().execute(sa.select(Instance.id, Instance.business_key)
                                 .where(Instance.id.in_({c.instance_id for c in escalations}))).all()) \
@@ -153,7 +149,7 @@ def people_choices(task: TaskView) -> PeopleChoices:
 
 @bp.post("/tasks/<task_id>/claim")
 @login_required
-@roles_required(*WORKERS)
+@requires("work_cases")
 def claim(task_id: str):
     return _step(lambda s: engine().claim(s, task_id, actor()), _("You now hold this task."),
                  url_for("inbox.task", task_id=task_id))
@@ -161,7 +157,7 @@ def claim(task_id: str):
 
 @bp.post("/tasks/<task_id>/release")
 @login_required
-@roles_required(*WORKERS)
+@requires("work_cases")
 def release(task_id: str):
     return _step(lambda s: engine().release(s, task_id, actor()),
                  _("Task released: your groups see it as open again."), url_for("inbox.index"))
@@ -169,7 +165,7 @@ def release(task_id: str):
 
 @bp.route("/tasks/<task_id>", methods=["GET", "POST"])
 @login_required
-@roles_required(*WORKERS)
+@requires("work_cases")
 def task(task_id: str):
     row, view = _visible_task(task_id)
     instance = queries.get_instance(db(), view.instance_id, actor().company_id)

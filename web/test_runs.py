@@ -23,11 +23,11 @@ from engine.records import Instance
 from engine.views import Actor, TaskView
 from engine.xmlload import DiagramError
 from forms.builder import apply_errors, initial_data, read_only, submitted_values, task_form_class
-from web.context import actor, db, engine, perform, roles_required
+from web.context import actor, db, engine, perform, requires
 from web.errors import describe
 from web.i18n import locale_code
 from web.inputs import takes_json
-from web.procedures import OWNERS, company_groups, json_xml, problems_json
+from web.procedures import company_groups, json_xml, problems_json
 
 bp = Blueprint("test_runs", __name__, url_prefix="/procedures")
 
@@ -40,7 +40,7 @@ def tester() -> Actor:
 @bp.post("/<key>/test-runs")
 @takes_json
 @login_required
-@roles_required(*OWNERS)
+@requires("test_run")
 def start(key: str):
     """Start a sandbox case of the posted draft with a sample complaint; answers the page to play it on."""
     _body, xml = json_xml()
@@ -92,7 +92,7 @@ def _render(instance: Instance, failed: tuple[str, object] | None = None, status
 
 @bp.get("/test-runs/<int:instance_id>")
 @login_required
-@roles_required(*OWNERS)
+@requires("test_run")
 def show(instance_id: int):
     """The sandbox case: the path so far on the diagram, its history, and a form for every open task."""
     return _render(_sandbox(instance_id))
@@ -100,7 +100,7 @@ def show(instance_id: int):
 
 @bp.post("/test-runs/<int:instance_id>/tasks/<task_id>")
 @login_required
-@roles_required(*OWNERS)
+@requires("test_run")
 def complete(instance_id: int, task_id: str):
     """Complete one open task of the test run with the sample data typed in its form."""
     instance = _sandbox(instance_id)
@@ -125,6 +125,6 @@ def complete(instance_id: int, task_id: str):
 
 @bp.get("/test-runs/<int:instance_id>/diagram.bpmn")
 @login_required
-@roles_required(*OWNERS)
+@requires("test_run")
 def diagram(instance_id: int):
     return Response(_sandbox(instance_id).version.bpmn_xml, mimetype="application/xml")
