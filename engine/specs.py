@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from cachetools import LRUCache
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
@@ -316,8 +316,7 @@ class SpecCache:
     """Parsed specs by content hash: each published version is parsed once per process."""
 
     def __init__(self, size: int = 256) -> None:
-        self._items: OrderedDict[str, CompiledProcess] = OrderedDict()
-        self._size = size
+        self._items: LRUCache[str, CompiledProcess] = LRUCache(size)
         self._lock = threading.Lock()
 
     def get(self, digest: str, xml: Callable[[], str],
@@ -325,13 +324,11 @@ class SpecCache:
         """The parsed spec for a content hash; `xml()` and `decisions()` (the DMN documents it calls) are
         called only when it is not cached yet."""
         with self._lock:
-            if digest in self._items:
-                self._items.move_to_end(digest)
-                return self._items[digest]
+            found = self._items.get(digest)
+        if found is not None:
+            return found
         compiled = compile_process(load_xml(xml().encode("utf-8")), digest,
                                    decisions=[load_xml(dmn.encode("utf-8")) for dmn in decisions()])
         with self._lock:
             self._items[digest] = compiled
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
         return compiled

@@ -266,3 +266,15 @@ def test_a_date_time_without_offset_is_on_the_company_calendar():
     since = datetime(2026, 11, 1, tzinfo=timezone.utc)
     assert once.following(since, since, china("Europe/Berlin")) == datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc)
     assert once.following(datetime(2026, 12, 2, tzinfo=timezone.utc), since, china()) is None
+
+
+@pytest.mark.parametrize("written", ["-P1D", "P1.5M", "P0.1Y1D"])
+def test_a_negative_period_or_a_fraction_of_a_month_is_no_schedule(written):
+    with pytest.raises(ValueError, match="not an ISO 8601 duration"):
+        recurrence.parse("timeDuration", written)
+
+
+def test_years_count_twelve_months_and_the_rest_is_added_after_the_months():
+    runs = recurrence.parse("timeCycle", "R/2024-02-29T09:00:00+08:00/P1Y1M1DT1H")
+    first = datetime(2024, 2, 29, 1, 0, tzinfo=timezone.utc)
+    assert runs.following(first, first, china()) == datetime(2025, 3, 30, 2, 0, tzinfo=timezone.utc)
