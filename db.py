@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from typing import ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -22,6 +23,7 @@ class Base(DeclarativeBase):
     """Declarative base; constraint names are stable so migrations can refer to them."""
 
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    __table__: ClassVar[sa.Table]  # every model maps one table (SQLAlchemy types it as any FromClause)
 
 
 class UTCDateTime(sa.types.TypeDecorator):

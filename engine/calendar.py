@@ -188,6 +188,7 @@ class BusinessDuration:
             return calendar.add_working_days(start, self.days)
         if self.hours is not None:
             return calendar.add_working_hours(start, self.hours)
+        assert self.at is not None, "a business duration is days, hours or a time of day"
         if self.working:
             return calendar.next_working_day_at(start, self.at)
         return calendar.next_day_at(start, self.at)

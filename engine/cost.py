@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import ast
 import math
+import operator
 import sys
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -150,7 +152,8 @@ def _repeat(left: Any, right: Any, text: str) -> Any:
     return left * right
 
 
-_ARITHMETIC = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.FloorDiv: lambda a, b: a // b}
+_ARITHMETIC: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.FloorDiv: operator.floordiv}
 
 
 def _exponent(exponent: Any, text: str) -> None:

@@ -18,10 +18,11 @@ def _as_utc(value: object, calendar: Callable[[], BusinessCalendar] | None = Non
     """A date-time as an aware UTC one. Without a time zone it is read on the company calendar's wall clock (UTC
     without a calendar), and a bare date means the end of that day there."""
     if isinstance(value, str):
+        text = value.strip()
         try:
-            value = date.fromisoformat(value.strip())
+            value = date.fromisoformat(text)
         except ValueError:
-            value = datetime.fromisoformat(value.strip())
+            value = datetime.fromisoformat(text)
     if isinstance(value, date) and not isinstance(value, datetime):
         value = datetime.combine(value, END_OF_DAY)
     if isinstance(value, datetime):
