@@ -53,6 +53,15 @@ class Period:
     def approximate(self) -> timedelta:
         return timedelta(days=self.months * 30.436875) + self.rest
 
+    def index_after(self, first: datetime, moment: datetime) -> int:
+        """The smallest n whose run is after `moment`: estimated by the period's average length, then exact."""
+        n = max(0, int((moment - first) / self.approximate))
+        while n > 0 and self.times(first, n - 1) > moment:
+            n -= 1
+        while self.times(first, n) <= moment:
+            n += 1
+        return n
+
 
 @dataclass(frozen=True)
 class Runs:
@@ -67,22 +76,14 @@ class Runs:
         first = self._first(since, calendar)
         if self.period is None:
             return _utc(first) if first > moment else None
-        n = self._index_after(first, moment)
+        n = self.period.index_after(first, moment)
         return None if self.count is not None and n >= self.count else _utc(self.period.times(first, n))
 
     def _first(self, since: datetime, calendar: BusinessCalendar) -> datetime:
-        if self.start is None:
-            return self.period.times(since.astimezone(calendar.zone), 1)
-        return self.start if self.start.tzinfo else self.start.replace(tzinfo=calendar.zone)
-
-    def _index_after(self, first: datetime, moment: datetime) -> int:
-        """The smallest n whose run is after `moment`: estimated by the period's average length, then exact."""
-        n = max(0, int((moment - first) / self.period.approximate))
-        while n > 0 and self.period.times(first, n - 1) > moment:
-            n -= 1
-        while self.period.times(first, n) <= moment:
-            n += 1
-        return n
+        if self.start is not None:
+            return self.start if self.start.tzinfo else self.start.replace(tzinfo=calendar.zone)
+        assert self.period is not None, "runs without a start begin one period after the schedule took effect"
+        return self.period.times(since.astimezone(calendar.zone), 1)
 
 
 @dataclass(frozen=True)

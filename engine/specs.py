@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from cachetools import LRUCache
 from lxml import etree
@@ -22,7 +23,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, BusinessRuleTaskParser, UserTaskParser
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
-from SpiffWorkflow.camunda.specs.user_task import Form, UserTask
+from SpiffWorkflow.camunda.specs.user_task import Form, FormField, UserTask
 
 from engine.dmn import KesuDMNEngine, UnboundDecision
 from engine.xmlload import load_xml
@@ -39,8 +40,9 @@ def _split(value: str | None) -> tuple[str, ...]:
 class KesuUserTask(UserTask):
     """A camunda user task that also carries who it is offered to, its due date and priority."""
 
-    def __init__(self, wf_spec, name, form, candidate_groups=(), candidate_users=(), assignee=None,
-                 due_date=None, priority=None, **kwargs):
+    def __init__(self, wf_spec: BpmnProcessSpec, name: str, form: Form, candidate_groups: tuple[str, ...] = (),
+                 candidate_users: tuple[str, ...] = (), assignee: str | None = None, due_date: str | None = None,
+                 priority: str | None = None, **kwargs: Any) -> None:
         super().__init__(wf_spec, name, form, **kwargs)
         self.candidate_groups = candidate_groups
         self.candidate_users = candidate_users
@@ -52,7 +54,7 @@ class KesuUserTask(UserTask):
 class KesuUserTaskParser(UserTaskParser):
     """Reads the Camunda task attributes into KesuUserTask."""
 
-    def create_task(self):
+    def create_task(self) -> KesuUserTask:
         camunda = "{%s}" % CAMUNDA_MODEL_NS
         attrib = self.node.attrib
         return KesuUserTask(
@@ -80,8 +82,9 @@ class KesuBusinessRuleTaskParser(BusinessRuleTaskParser):
     """A business rule task must name its decision table; a missing camunda:decisionRef is a problem, not a crash."""
 
     @staticmethod
-    def get_decision_ref(node) -> str:
-        return node.get(f"{{{CAMUNDA_MODEL_NS}}}decisionRef", "")
+    def get_decision_ref(node: etree._Element) -> str:
+        ref: str = node.get(f"{{{CAMUNDA_MODEL_NS}}}decisionRef", "")
+        return ref
 
     def create_task(self) -> BusinessRuleTask:
         if not self.get_decision_ref(self.node):
@@ -102,7 +105,7 @@ class KesuParser(CamundaParser):
         super().__init__()
         self.bind_decisions = bind_decisions
 
-    def get_engine(self, decision_ref: str, node) -> KesuDMNEngine | UnboundDecision:
+    def get_engine(self, decision_ref: str, node: etree._Element) -> KesuDMNEngine | UnboundDecision:
         if not self.bind_decisions:
             return UnboundDecision(decision_ref)
         return KesuDMNEngine(super().get_engine(decision_ref, node).decision_table)
@@ -184,7 +187,7 @@ class CompiledProcess:
     name: str
     content_hash: str
     spec: BpmnProcessSpec
-    subprocess_specs: dict
+    subprocess_specs: dict[str, BpmnProcessSpec]
     tasks: dict[str, TaskMeta]
     flows: dict[tuple[str, str], Flow]
     element_names: dict[str, dict[str, str]]
@@ -214,7 +217,7 @@ def _number(value: str | None) -> float | None:
     return None if value in (None, "") else float(value)
 
 
-def _field_spec(form_field) -> FieldSpec:
+def _field_spec(form_field: FormField) -> FieldSpec:
     props = {p.id: p.value for p in form_field.properties}
     rules = {v.name: v.config for v in form_field.validation}
     options = tuple(
