@@ -148,7 +148,8 @@ class _Measure:
         if business is not None:
             return business.after(start, self.calendar)
         duration = TimerEventDefinition.parse_iso_duration(self.target)
-        return start + TimerEventDefinition.get_timedelta_from_start(duration, start)
+        length: timedelta = TimerEventDefinition.get_timedelta_from_start(duration, start)
+        return start + length
 
     def between(self, start: datetime, end: datetime) -> float:
         if self.business:
@@ -301,7 +302,7 @@ def _follow(session: Session, clock: SlaClock | None, kind: str, slot: _Slot | N
     policy = session.get(SlaPolicy, slot.id) if slot is not None else None  # mostly the clock's own: no query
     target = policy.target(kind) if policy else ""
     if clock is None:
-        if not target:
+        if policy is None or not target:
             return
         clock = SlaClock(company_id=outcome.instance.company_id, instance_id=outcome.instance.id, kind=kind,
                          started_at=outcome.instance.created_at, paused_seconds=0.0)
@@ -328,8 +329,8 @@ def _pause_or_resume(clock: SlaClock, waiting: bool, outcome: StepOutcome) -> No
 
 def _notify_reopen(session: Session, outcome: StepOutcome) -> None:
     """Everyone who worked on the case hears that the customer sent it back."""
-    workers = set(session.scalars(sa.select(Event.actor_id).where(
-        Event.instance_id == outcome.instance.id, Event.type == "task_completed", Event.actor_id.is_not(None))))
+    workers = {actor_id for actor_id in session.scalars(sa.select(Event.actor_id).where(
+        Event.instance_id == outcome.instance.id, Event.type == "task_completed")) if actor_id is not None}
     notify(session, outcome.instance.company_id, workers - {outcome.actor_id}, "reopened",
            instance_id=outcome.instance.id, params={"number": outcome.instance.business_key})
 
@@ -424,8 +425,8 @@ def escalations_for(session: Session, company_id: int, groups: Iterable[str]) ->
 def acknowledge(session: Session, engine: Engine, clock: SlaClock, user_id: int, text: str, now: datetime) -> None:
     """The next level up records what it did about a breach, in the case's history; the escalation leaves its
     inbox."""
-    instance = session.scalar(sa.select(Instance).where(Instance.id == clock.instance_id)
-                              .with_for_update(of=Instance.__table__))  # the case first, as steps take them
+    instance = session.execute(sa.select(Instance).where(Instance.id == clock.instance_id)
+                               .with_for_update(of=Instance.__table__)).scalar_one()  # the case first, as steps do
     clock.acknowledged_by_id, clock.acknowledged_at, clock.acknowledgement = user_id, now, text
     try:
         session.flush()

@@ -81,7 +81,8 @@ class StartTimer(NamedTuple):
 
 def start_events(process: etree._Element) -> list[etree._Element]:
     """The start events of a process itself (not those of its subprocesses)."""
-    return process.findall(f"{_BPMN}startEvent")
+    found: list[etree._Element] = process.findall(f"{_BPMN}startEvent")
+    return found
 
 
 def start_timer(event: etree._Element) -> StartTimer | None:

@@ -17,7 +17,7 @@ from engine.errors import NotFound
 from engine.records import DecisionVersion, ProcessVersion
 from engine.specs import CompiledProcess, content_hash
 from engine.validation import check_diagram
-from engine.xmlload import DiagramError
+from engine.xmlload import DiagramError, Problem
 
 
 def version_hash(diagram_hash: str, decisions: Sequence[DecisionVersion]) -> str:
@@ -30,7 +30,7 @@ def version_hash(diagram_hash: str, decisions: Sequence[DecisionVersion]) -> str
 def _called_decisions(session: Session, company_id: int, compiled: CompiledProcess) -> list[DecisionVersion]:
     """The newest version of each decision table the diagram calls; refused when one was never published."""
     newest = {d.decision_key: d for d in queries.latest_decisions(session, company_id)}
-    problems = [(task, f"no decision table called {ref} has been published")
+    problems: list[Problem] = [(task, f"no decision table called {ref} has been published")
                 for task, ref in compiled.decision_refs.items() if ref not in newest]
     if problems:
         raise DiagramError(problems)

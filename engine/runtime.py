@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -115,7 +115,8 @@ def _find_task(workflow: BpmnWorkflow, task_id: str) -> Task | None:
 
 
 def _element(task: Task) -> str:
-    return task.task_spec.bpmn_id or task.task_spec.name
+    element: str = task.task_spec.bpmn_id or task.task_spec.name
+    return element
 
 
 def seal(session: Session, sealer: Sealer, instance: Instance, events: list[dict[str, Any]]
@@ -416,8 +417,8 @@ class Engine:
         session.add(instance)
         session.flush()
         step = Step(self, session, instance, actor, workflow)
-        step.record("instance_started", process.key, version=version.version, data=data,
-                    **({"trigger": trigger} if trigger else {}))
+        started: dict[str, Any] = {"trigger": trigger} if trigger else {}
+        step.record("instance_started", process.key, version=version.version, data=data, **started)
         step.run(lambda: periodic.begin(workflow, data))
         step.save()
         return instance
@@ -515,7 +516,7 @@ class Engine:
             raise Conflict("case_stopped", error=instance.error)
         return row, instance
 
-    def _raise_missing(self, session: Session, task_id: str, actor: Actor) -> None:
+    def _raise_missing(self, session: Session, task_id: str, actor: Actor) -> NoReturn:
         done = session.scalar(sa.select(Event).where(Event.task_id == task_id, Event.type == "task_completed",
                                                      Event.company_id == actor.company_id))
         if done is None:
@@ -540,6 +541,7 @@ class Engine:
             return self._held_by(fresh, row)
 
     def _held_by(self, session: Session, row: InboxTask) -> Conflict:
-        who = self.directory.user_name(session, row.assignee_id) if self.directory else str(row.assignee_id)
+        holder = row.assignee_id  # callers checked that someone holds the task
+        who = self.directory.user_name(session, holder) if self.directory and holder is not None else str(holder)
         return Conflict("held_by", name=who)
 
