@@ -24,9 +24,9 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple, TypeVar
 
 import sqlalchemy as sa
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from complaints.choices import N_, grade_key
 from db import Base, UTCDateTime, utcnow
@@ -95,7 +95,7 @@ class SlaClock(Base):
     lock_version: Mapped[int] = mapped_column(default=1)  # a step and the worker may change one clock at once
 
     policy: Mapped[SlaPolicy] = relationship(lazy="joined")
-    __mapper_args__ = {"version_id_col": lock_version}
+    __mapper_args__ = {"version_id_col": lock_version}  # noqa: RUF012 - read once, when SQLAlchemy maps the class
 
     @property
     def status(self) -> str:

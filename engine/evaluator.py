@@ -219,7 +219,7 @@ class EvaluatorPool:
         evaluator = self._take()
         try:
             answer = evaluator.ask(message, seconds)
-        except BaseException:  # noqa: BLE001 - overran, died, or this thread was interrupted: replace it
+        except BaseException:  # overran, died, or this thread was interrupted: replace it
             self._replace(evaluator)
             raise
         self._idle.put(evaluator)

@@ -114,7 +114,8 @@ def pin_decision(session: Session, decision: DecisionVersion, user_id: int | Non
 def latest_versions(session: Session, company_id: int) -> list[ProcessVersion]:
     """The newest version of each of the company's procedures."""
     newest = (sa.select(ProcessVersion.process_key, sa.func.max(ProcessVersion.version).label("v"))
-              .where(ProcessVersion.company_id == company_id, ProcessVersion.version.is_not(None)).group_by(ProcessVersion.process_key).subquery())
+              .where(ProcessVersion.company_id == company_id, ProcessVersion.version.is_not(None))
+              .group_by(ProcessVersion.process_key).subquery())
     return list(session.scalars(
         sa.select(ProcessVersion).join(newest, sa.and_(ProcessVersion.process_key == newest.c.process_key,
                                                        ProcessVersion.version == newest.c.v))

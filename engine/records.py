@@ -10,7 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db import Base, UTCDateTime, utcnow
 
-
 process_version_decisions = sa.Table(
     "process_version_decisions", Base.metadata,
     sa.Column("process_version_id", sa.ForeignKey("process_versions.id", ondelete="CASCADE"), primary_key=True),
@@ -114,7 +113,7 @@ class Instance(Base):
 
     version: Mapped[ProcessVersion] = relationship(lazy="joined")
 
-    __mapper_args__ = {"version_id_col": lock_version}
+    __mapper_args__ = {"version_id_col": lock_version}  # noqa: RUF012 - read once, when SQLAlchemy maps the class
 
 
 class InboxTask(Base):

@@ -13,15 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cachetools import LRUCache, cached
-from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.orm import Session
 
 from engine import audit, queries
 from engine.records import Event, Instance
 from engine.rerun import OUTPUTS, Divergence, Scratch
-from engine.runtime import LIVE, Engine, Step, data_changes, current_data, jsonable
+from engine.runtime import LIVE, Engine, Step, current_data, data_changes, jsonable
 from engine.specs import CompiledProcess
 
 

@@ -19,16 +19,16 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, DurationTimerEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.orm import Session
 
 from engine import migration, periodic, queries, serializer, timing
 from engine.errors import ProcessError
 from engine.records import Event, Instance, ProcessVersion
-from engine.runtime import Engine, Step, data_changes, current_data, jsonable
+from engine.runtime import Engine, Step, current_data, data_changes, jsonable
 from engine.views import Actor
 
 # What must match, beyond type and element, for each kind of event; any other kind only has to occur.

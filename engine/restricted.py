@@ -158,7 +158,7 @@ def _modulo(left: Any, right: Any) -> Any:
 def now() -> _dt.datetime:
     """The current time, aware, in UTC: the time of the step being run (so re-running a case's history computes
     the same), else the clock SpiffWorkflow's timers read."""
-    return step_time() or timer.datetime.now(_dt.timezone.utc)
+    return step_time() or timer.datetime.now(_dt.UTC)
 
 
 def today() -> _dt.date:

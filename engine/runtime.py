@@ -15,17 +15,17 @@ from typing import Any, NoReturn, Protocol
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
-from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import IntermediateCatchEvent, BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent, IntermediateCatchEvent
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from db import utcnow
 from engine import formdata, periodic, serializer, timing
@@ -33,8 +33,8 @@ from engine.assignment import Assignment, assign
 from engine.audit import Auditor
 from engine.calendar import BusinessCalendar, calendar_of, china
 from engine.errors import Conflict, Forbidden, NotFound, ProcessError
-from engine.records import Event, InboxTask, Instance, ProcessVersion, TaskCandidate
 from engine.evaluator import DEFAULT_MEMORY_MB, DEFAULT_PROCESSES, DEFAULT_TIME_LIMIT, Limits
+from engine.records import Event, InboxTask, Instance, ProcessVersion, TaskCandidate
 from engine.restricted import SandboxError
 from engine.sandbox import SandboxScriptEngine
 from engine.sealing import Sealer
@@ -470,7 +470,8 @@ class Engine:
         """A field choosing a user or a group names one of the company's (without a directory, anything goes)."""
         directory = self.directory
         if directory is not None:
-            formdata.check_people(fields, values, lambda email: directory.person(session, company_id, email) is not None,
+            formdata.check_people(fields, values,
+                                  lambda email: directory.person(session, company_id, email) is not None,
                                   lambda name: directory.has_group(session, company_id, name))
 
     def fire_timers(self, session: Session, instance: Instance, actor: Actor) -> Instance:

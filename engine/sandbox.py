@@ -62,7 +62,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         if is_bounded(source, mode):
             try:
                 return evaluate_here(mode, source, context, external)
-            except Exception as error:  # noqa: BLE001 - re-raised, without objects in its text
+            except Exception as error:  # re-raised, without objects in its text
                 bare = without_objects(error)
                 if bare is error:
                     raise
@@ -73,7 +73,8 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         return evaluator.pool(self.limits.processes).run(request, self.limits)
 
 
-def task_error(message: str, task: Task, cause: BaseException, line: int = 0, source: str = "") -> WorkflowTaskException:
+def task_error(message: str, task: Task, cause: BaseException, line: int = 0,
+               source: str = "") -> WorkflowTaskException:
     """SpiffWorkflow's error for a task, built so that printing it cannot fail: its NameError hint is a None
     note when the message is not Python's own ('__build_class__ not found'), which breaks str()."""
     lines = source.splitlines()
@@ -112,7 +113,7 @@ class SandboxScriptEngine(PythonScriptEngine):
         except SpiffWorkflowException as error:
             error.add_note(f"Error evaluating expression '{expression}'")
             raise
-        except Exception as error:  # noqa: BLE001 - any failure of diagram code is the case's error
+        except Exception as error:  # any failure of diagram code is the case's error
             raise task_error(f"Error evaluating expression '{expression}'", task, error) from error
 
     def create_task_exec_exception(self, task: Task, script: str, err: Exception) -> WorkflowTaskException:

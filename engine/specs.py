@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 from cachetools import LRUCache
 from lxml import etree
@@ -30,6 +30,7 @@ from engine.xmlload import load_xml
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 FIELD_TYPES = ("string", "long", "boolean", "date", "enum")
+_FORM_KEY = f"{{{CAMUNDA_MODEL_NS}}}formKey"
 PEOPLE_CHOICES = ("users", "groups")  # a string field whose value is one of the company's users (e-mail) or groups
 
 
@@ -55,7 +56,7 @@ class KesuUserTaskParser(UserTaskParser):
     """Reads the Camunda task attributes into KesuUserTask."""
 
     def create_task(self) -> KesuUserTask:
-        camunda = "{%s}" % CAMUNDA_MODEL_NS
+        camunda = f"{{{CAMUNDA_MODEL_NS}}}"
         attrib = self.node.attrib
         return KesuUserTask(
             self.spec, self.bpmn_id, form=self.get_form(),
@@ -69,13 +70,13 @@ class KesuUserTaskParser(UserTaskParser):
 
     def get_form(self) -> Form:
         """formData with or without a formKey; the stock parser drops fields when there is no key."""
-        key = self.node.get("{%s}formKey" % CAMUNDA_MODEL_NS, "")
-        self.node.set("{%s}formKey" % CAMUNDA_MODEL_NS, key)
+        key = self.node.get(_FORM_KEY, "")
+        self.node.set(_FORM_KEY, key)
         try:
             return super().get_form()
         finally:
             if not key:
-                del self.node.attrib["{%s}formKey" % CAMUNDA_MODEL_NS]
+                del self.node.attrib[_FORM_KEY]
 
 
 class KesuBusinessRuleTaskParser(BusinessRuleTaskParser):
@@ -95,7 +96,7 @@ class KesuBusinessRuleTaskParser(BusinessRuleTaskParser):
 class KesuParser(CamundaParser):
     """The camunda parser with Kesu's task specs; `bind_decisions=False` checks a diagram without its DMN."""
 
-    OVERRIDE_PARSER_CLASSES = {
+    OVERRIDE_PARSER_CLASSES: ClassVar[dict[str, tuple[type, type]]] = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("userTask"): (KesuUserTaskParser, KesuUserTask),
         full_tag("businessRuleTask"): (KesuBusinessRuleTaskParser, BusinessRuleTask),
@@ -221,7 +222,7 @@ def _field_spec(form_field: FormField) -> FieldSpec:
     props = {p.id: p.value for p in form_field.properties}
     rules = {v.name: v.config for v in form_field.validation}
     options = tuple(
-        Option(o.id, o.name, _localized({k: v for k, v in props.items()}, f"option.{o.id}"))
+        Option(o.id, o.name, _localized(props, f"option.{o.id}"))
         for o in getattr(form_field, "options", [])
     )
     return FieldSpec(
