@@ -22,12 +22,32 @@ from engine.audit import Auditor
 from engine.runtime import Engine
 from forms.builder import field_specs
 from notifications import on_step
-from web import (account, admin, api, audit, audit_cases, auth, calendars, complaints, corrections, decisions, errors,
-                 inputs, migration, notifications as notification_pages, procedures, replay, security, sla as sla_pages,
-                 tasks, test_runs, throttle)
+from web import (
+    account,
+    admin,
+    api,
+    audit,
+    audit_cases,
+    auth,
+    calendars,
+    complaints,
+    corrections,
+    decisions,
+    errors,
+    inputs,
+    migration,
+    notifications as notification_pages,
+    procedures,
+    replay,
+    security,
+    sla as sla_pages,
+    tasks,
+    test_runs,
+    throttle,
+)
 from web.auth import SESSION_SECRET
 from web.context import close_session, db
-from web.i18n import localtime, locale_code, select_locale, select_timezone, use_wtforms_catalog
+from web.i18n import locale_code, localtime, select_locale, select_timezone, use_wtforms_catalog
 from worker import jobs
 from worker.embedded import EmbeddedWorker
 

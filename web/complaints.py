@@ -14,13 +14,13 @@ from complaints.registration import FIELDS, register
 from complaints.viewlog import record_view
 from engine import publishing, queries
 from engine.errors import EngineError, NotFound
-from forms.builder import form_labels
 from engine.records import ProcessVersion
 from engine.specs import name_in
+from forms.builder import form_labels
 from forms.registration import NewComplaintForm
 from web.audit import chosen_people, view_log
-from web.errors import describe
 from web.context import WORKERS, actor, db, engine, perform, roles_required
+from web.errors import describe
 from web.i18n import locale_code
 from web.inputs import int_arg
 from web.sla import category_label, grade_label

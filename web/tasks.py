@@ -6,7 +6,6 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -16,16 +15,15 @@ from wtforms.validators import DataRequired, Length
 
 from auth.directory import company_calendar, company_people, names_by_id
 from complaints import sla
-from complaints.queries import complaint_instances
 from complaints.deadlines import Deadline, deadlines, earliest
+from complaints.queries import complaint_instances
 from engine import queries
 from engine.errors import Conflict, EngineError, ProcessError
 from engine.formdata import FormError
 from engine.records import InboxTask, Instance
 from engine.specs import name_in
 from engine.views import TaskView
-from forms.builder import (PeopleChoices, apply_errors, initial_data, read_only, submitted_values,
-                           task_form_class)
+from forms.builder import PeopleChoices, apply_errors, initial_data, read_only, submitted_values, task_form_class
 from web.context import WORKERS, actor, db, engine, perform, roles_required
 from web.errors import describe, engine_error_status
 from web.i18n import locale_code
