@@ -9,7 +9,7 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 QUIET_PIP := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: setup run worker test test-postgres bench translations extract clean
+.PHONY: setup run worker lint test test-postgres bench translations extract clean
 
 setup: $(VENV)/.installed static/vendor/.built translations
 
@@ -60,6 +60,11 @@ worker: setup
 
 $(CHROMIUM):
 	apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+
+# Ruff and mypy with the settings in pyproject.toml (mypy: strict on engine/ and complaints/).
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test: setup $(CHROMIUM)
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -22,6 +23,7 @@ class Base(DeclarativeBase):
     """Declarative base; constraint names are stable so migrations can refer to them."""
 
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    __table__: ClassVar[sa.Table]  # every model maps one table (SQLAlchemy types it as any FromClause)
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -35,15 +37,15 @@ class UTCDateTime(sa.types.TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given where UTC is required")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=timezone.utc)
+        return None if value is None else value.replace(tzinfo=UTC)
 
 
 def utcnow() -> datetime:
     """The current time, aware, in UTC: the only clock stored times come from."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # SQLite's primary result codes that mean "not now" rather than "wrong statement": busy, locked, out of memory,

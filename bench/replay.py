@@ -16,9 +16,9 @@ from bench.loop import advance_to_loop, one_round
 from bench.stats import Samples, timed
 from bench.world import World
 from engine import heatmap, replay
+from engine.records import Event, Instance
 from web import replay as replay_page
 from web.auth import SESSION_SECRET
-from engine.records import Event, Instance
 
 SIZES = (50, 500)
 HEATMAP_CASES = 200

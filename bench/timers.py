@@ -9,7 +9,7 @@ firing was committed, seen from outside (polled every 0.1 s). No CPU column: the
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -63,9 +63,9 @@ def start_cases(world: World, count: int) -> datetime:
 
     began = time.perf_counter()
     for n in range(WARM_UP):
-        start(n, datetime(2099, 1, 1, tzinfo=timezone.utc))
+        start(n, datetime(2099, 1, 1, tzinfo=UTC))
     per_case = (time.perf_counter() - began) / WARM_UP
-    due = datetime.now(timezone.utc) + timedelta(seconds=1 + 1.5 * per_case * count)
+    due = datetime.now(UTC) + timedelta(seconds=1 + 1.5 * per_case * count)
     for n in range(WARM_UP, WARM_UP + count):
         start(n, due)
     return due
@@ -85,12 +85,12 @@ def fired_count(world: World) -> int:
 def run(world: World, count: int) -> Samples:
     """Latency of `count` timers due at once, each in ms after its due time."""
     due = start_cases(world, count)
-    late = (datetime.now(timezone.utc) - due).total_seconds()
+    late = (datetime.now(UTC) - due).total_seconds()
     worker = EmbeddedWorker([jobs.timers(world.database, world.engine)], world.engine.clock).start()
     try:
-        while fired_count(world) < count and datetime.now(timezone.utc) < due + timedelta(seconds=120):
+        while fired_count(world) < count and datetime.now(UTC) < due + timedelta(seconds=120):
             time.sleep(0.1)
-        last = datetime.now(timezone.utc)
+        last = datetime.now(UTC)
     finally:
         worker.stop()
     times = fired(world)

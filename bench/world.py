@@ -12,6 +12,7 @@ import models  # noqa: F401 - registers every table
 from app import create_app
 from auth.accounts import create_company, create_user
 from auth.directory import actor_for
+from bench.procedure import COMPLAINT, GRADING_TABLE, GROUPS, STANDARD, USER_OF_LANE
 from complaints.registration import register
 from db import Base, Database
 from engine.decisions import publish_decision
@@ -19,7 +20,6 @@ from engine.publishing import publish
 from engine.records import InboxTask, Instance, ProcessVersion
 from engine.runtime import Engine
 from engine.views import Actor
-from bench.procedure import COMPLAINT, GRADING_TABLE, GROUPS, STANDARD, USER_OF_LANE
 
 PASSWORD = "bench-password-1"
 POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"

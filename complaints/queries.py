@@ -33,4 +33,6 @@ def complaint_for_instance(session: Session, company_id: int, instance_id: int) 
 def complaint_instances(session: Session, instance_ids: Iterable[int]) -> set[int]:
     """Which of the cases are complaints (a scheduled job's case, a monthly report say, is not)."""
     ids = set(instance_ids)
-    return set(session.scalars(sa.select(Complaint.instance_id).where(Complaint.instance_id.in_(ids)))) if ids else set()
+    if not ids:
+        return set()
+    return set(session.scalars(sa.select(Complaint.instance_id).where(Complaint.instance_id.in_(ids))))

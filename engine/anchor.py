@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import islice
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypeAlias, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,6 +36,7 @@ LINE_DOMAIN = b"kesu-anchor-v1\n"
 CASES_PER_LINE = 1000  # also the size of the batches whose anchored seals are looked up in one query
 CHUNK = 1000  # case rows fetched per round trip
 T = TypeVar("T")
+CaseRow: TypeAlias = "sa.Row[int, int, str, int, str | None]"  # id, company_id, business_key, event_count, event_head
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +206,7 @@ class Anchor:
             reading = self._refresh(file)
             with sessions.begin() as session:
                 tip = session.get(AnchorTip, 1)
-                last = max(filter(None, (reading.at, tip and tip.at)), default=None)
+                last = max((at for at in (reading.at, tip.at if tip else None) if at is not None), default=None)
                 if every and last is not None and now < last + timedelta(seconds=every):
                     self._not_before = last + timedelta(seconds=every)
                     return 0
@@ -232,6 +233,7 @@ class Anchor:
                        + b"\n")
             written += len(entries)
         if written:
+            assert prev is not None, "every line written was signed"
             file.flush()
             os.fsync(file.fileno())
             _move_tip(session, tip, number, prev, now)
@@ -256,11 +258,11 @@ class Anchor:
                     yield [row.id, row.company_id, row.business_key, row.event_count, row.event_head]
 
 
-def _moved(anchored: Anchored | None, row: sa.Row) -> bool:
+def _moved(anchored: Anchored | None, row: CaseRow) -> bool:
     return anchored is None or (anchored.events, anchored.head) != (row.event_count, row.event_head)
 
 
-def _cut_back(session: Session, anchored: dict[int, Anchored], rows: list[sa.Row]) -> set[int]:
+def _cut_back(session: Session, anchored: dict[int, Anchored], rows: list[CaseRow]) -> set[int]:
     """The cases among `rows` whose history no longer holds their anchored newest event: fewer events, or
     another seal at that number (one query per batch, for the cases that grew)."""
     grew = {row.id: anchored[row.id] for row in rows

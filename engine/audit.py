@@ -14,7 +14,7 @@ from datetime import datetime
 from itertools import groupby
 from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,6 +24,7 @@ from engine.records import Event, Instance
 from engine.sealing import SEALED, Sealer
 
 CHUNK = 1000  # events fetched per round trip while verifying
+AnyRow: TypeAlias = "sa.Row[*tuple[Any, ...]]"
 Authentic = Callable[[Any], bool]  # whether a stored event row carries its own seal
 
 
@@ -79,7 +80,7 @@ class Auditor:
 
 
 def _histories(session: Session, company_id: int | None, instance_id: int | None,
-               instance_ids: Collection[int] | None) -> Iterator[tuple[sa.Row, Iterable[sa.Row]]]:
+               instance_ids: Collection[int] | None) -> Iterator[tuple[AnyRow, Iterable[AnyRow]]]:
     """Each selected case's row with its events in seq order, streamed a chunk at a time."""
     instances = sa.select(Instance.id, Instance.business_key, Instance.event_count, Instance.event_head)
     events = sa.select(*(Event.__table__.c[name] for name in (*SEALED, "prev_hash", "hash"))) \

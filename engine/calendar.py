@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from datetime import date, datetime, time, timedelta, timezone
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 DEFAULT_PERIODS = ((time(8, 30), time(12, 0)), (time(13, 0), time(17, 30)))
@@ -42,7 +43,7 @@ class BusinessCalendar:
     def __post_init__(self) -> None:
         object.__setattr__(self, "zone", ZoneInfo(self.timezone))
         if not self.periods or any(start >= end for start, end in self.periods) or any(
-                earlier[1] > later[0] for earlier, later in zip(self.periods, self.periods[1:])):
+                earlier[1] > later[0] for earlier, later in pairwise(self.periods)):
             raise ValueError("working periods must be ordered, non-overlapping and each end after it starts")
 
     def is_working_day(self, day: date) -> bool:
@@ -121,7 +122,7 @@ class BusinessCalendar:
         return moment.astimezone(self.zone).replace(tzinfo=None)
 
     def _utc(self, local: datetime) -> datetime:
-        return local.replace(tzinfo=self.zone).astimezone(timezone.utc)
+        return local.replace(tzinfo=self.zone).astimezone(UTC)
 
 
 @lru_cache(maxsize=32)
@@ -188,6 +189,7 @@ class BusinessDuration:
             return calendar.add_working_days(start, self.days)
         if self.hours is not None:
             return calendar.add_working_hours(start, self.hours)
+        assert self.at is not None, "a business duration is days, hours or a time of day"
         if self.working:
             return calendar.next_working_day_at(start, self.at)
         return calendar.next_day_at(start, self.at)
@@ -195,7 +197,7 @@ class BusinessDuration:
 
 _NUMBER = r"(\d+(?:\.\d+)?)"
 _FORMS = (
-    (re.compile(rf"^(\d+)\s*(?:working\s+days?|个?工作日|個?工作日)$", re.I), "days"),
+    (re.compile(r"^(\d+)\s*(?:working\s+days?|个?工作日|個?工作日)$", re.I), "days"),
     (re.compile(rf"^{_NUMBER}\s*(?:working\s+hours?|个?工作小时|個?工作小時)$", re.I), "hours"),
     (re.compile(r"^(?:next\s+working\s+day|次工作日|下一个工作日|下一個工作日)\s*(\d{1,2}):(\d{2})$", re.I), "at"),
     (re.compile(r"^(?:next\s+day|次日|第二天)\s*(\d{1,2}):(\d{2})$", re.I), "day at"),

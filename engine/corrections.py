@@ -11,9 +11,9 @@ import math
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.orm import Session
 
 from engine import queries, serializer
 from engine.errors import Conflict, ProcessError, Refused
@@ -41,7 +41,7 @@ def correct_data(session: Session, engine: Engine, instance: Instance, actor: Ac
         raise Refused("nothing_changed")
     event = step.record("data_corrected", reason=reason, changes=changes)
     step.save()
-    return event["data"]
+    return _data(event)
 
 
 def retry(session: Session, engine: Engine, instance: Instance, actor: Actor, reason: str) -> dict[str, Any]:
@@ -60,7 +60,7 @@ def retry(session: Session, engine: Engine, instance: Instance, actor: Actor, re
     instance.status, instance.error, instance.error_element = "running", None, None
     step.run(step.workflow.refresh_timers)
     step.save()
-    return event["data"]
+    return _data(event)
 
 
 def skip(session: Session, engine: Engine, instance: Instance, task_id: str, actor: Actor,
@@ -86,7 +86,7 @@ def skip(session: Session, engine: Engine, instance: Instance, task_id: str, act
         element = task.task_spec.bpmn_id
         name = step.process.element_names.get(element, {}).get("")
         raise Refused("skip_failed", task=f"“{name}” ({element})" if name else element, error=str(error)) from None
-    return skipped["data"]
+    return _data(skipped)
 
 
 def rewind(session: Session, engine: Engine, instance: Instance, actor: Actor, to_seq: int,
@@ -109,7 +109,7 @@ def rewind(session: Session, engine: Engine, instance: Instance, actor: Actor, t
         session.delete(row)  # rebuilt from the restored workflow by the save (deleted in its flush, after the lock)
     step.ready_before = set()
     step.save()
-    return event["data"]
+    return _data(event)
 
 
 # -- rewinding --------------------------------------------------------------------------------------------------
@@ -130,7 +130,7 @@ def _moment_after(session: Session, engine: Engine, instance: Instance, to_seq: 
             raise Refused("rewind_diverges", seq=to_seq, at=divergence.seq, reason=divergence.reason)
     if scratch.pending or not _starts_step(events[at + 1]) or scratch.settled is None:
         raise Refused("not_a_step_end", seq=to_seq)
-    return scratch.moment()
+    return scratch.moment(scratch.settled)
 
 
 def _starts_step(event: Event) -> bool:
@@ -169,6 +169,12 @@ def _typed(field: str, current: dict[str, Any], value: Any) -> Any:
     raise Refused("not_editable", field=field)
 
 
+def _data(event: dict[str, Any]) -> dict[str, Any]:
+    """The data of an event the step recorded (made JSON-ready by Step.record, so a plain dict)."""
+    data: dict[str, Any] = event["data"]
+    return data
+
+
 def _yes_no(field: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -178,7 +184,7 @@ def _yes_no(field: str, value: Any) -> bool:
     return text in _YES
 
 
-def _number(field: str, value: Any, kind: type) -> int | float:
+def _number(field: str, value: Any, kind: type[int] | type[float]) -> int | float:
     """A whole number for an int field (not 2.5, which int() would cut), any finite number for a float one."""
     try:
         number = kind(str(value).strip())

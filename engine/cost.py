@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import ast
 import math
+import operator
 import sys
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -40,7 +42,7 @@ MAX_ITEMS = 1_000_000  # characters of a text or items of a list repeated from c
 
 _LEAVES = (ast.Name, ast.Constant, ast.Load, ast.Slice, ast.expr_context, ast.cmpop, ast.boolop)
 _NODES = (ast.Expression, ast.Compare, ast.BoolOp, ast.IfExp, ast.Tuple, ast.List, ast.Set, ast.Dict,
-          ast.Subscript, ast.Attribute, ast.Call) + _LEAVES
+          ast.Subscript, ast.Attribute, ast.Call, *_LEAVES)
 _UNARY = (ast.Not, ast.USub, ast.UAdd)
 _BINARY = (ast.Add, ast.Sub, ast.Div)
 _GROWING = (ast.Add, ast.Sub)
@@ -53,7 +55,7 @@ def _bounded_node(node: ast.AST) -> bool:
         return isinstance(node.op, _BINARY)
     if isinstance(node, ast.Call):
         return _bounded_call(node)
-    return isinstance(node, _NODES) or isinstance(node, (ast.operator, ast.unaryop))
+    return isinstance(node, (*_NODES, ast.operator, ast.unaryop))
 
 
 def _bounded_call(call: ast.Call) -> bool:
@@ -150,7 +152,8 @@ def _repeat(left: Any, right: Any, text: str) -> Any:
     return left * right
 
 
-_ARITHMETIC = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.FloorDiv: lambda a, b: a // b}
+_ARITHMETIC: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.FloorDiv: operator.floordiv}
 
 
 def _exponent(exponent: Any, text: str) -> None:

@@ -20,9 +20,9 @@ from SpiffWorkflow.dmn.specs.model import DecisionTable
 from sqlalchemy.orm import Session
 
 from engine import publishing
+from engine.dmn import HIT_POLICIES, entry_source
 from engine.records import DecisionVersion, ProcessVersion
 from engine.restricted import SandboxError, compile_expression
-from engine.dmn import HIT_POLICIES, entry_source
 from engine.specs import KesuParser, content_hash
 from engine.xmlload import DiagramError, Problem, load_xml
 

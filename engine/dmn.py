@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import ast
 import re
+from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.dmn.specs.model import Rule
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.task import Task
 
 HIT_POLICIES = ("UNIQUE", "FIRST", "COLLECT")  # what KesuDMNEngine evaluates as DMN defines them
 DMN_INPUT = "dmninputexpr"  # the name an input entry's test sees the input value under
@@ -42,14 +44,14 @@ class KesuDMNEngine(DMNEngine):
     (`> 5`) from a value by a SyntaxError that the sandbox reports as a SandboxError, so `> 5` fails there.
     """
 
-    def evaluate(self, input_expr: str, match_expr: str | None, task) -> bool:
+    def evaluate(self, input_expr: str, match_expr: str | None, task: Task) -> bool:
         if match_expr is None:  # '-': any value
             return True
         engine = task.workflow.script_engine
         value = engine.evaluate(task, input_expr)
         return bool(engine.evaluate(task, entry_source(match_expr), external_context={DMN_INPUT: value}))
 
-    def _matches(self, rule: Rule, task) -> bool:
+    def _matches(self, rule: Rule, task: Task) -> bool:
         try:
             return all(self.evaluate(entry.input.expression, entry.lhs[0], task) for entry in rule.inputEntries)
         except SpiffWorkflowException as error:
@@ -58,9 +60,9 @@ class KesuDMNEngine(DMNEngine):
         except Exception as error:  # a sandbox refusal or a Python error in an entry
             raise WorkflowTaskException(f"row {rule.row_number}: {error}", task=task, exception=error) from error
 
-    def decide(self, task) -> list[Rule]:
+    def decide(self, task: Task) -> list[Rule]:
         policy = self.decision_table.hit_policy
-        matched = []
+        matched: list[Rule] = []
         for rule in self.decision_table.rules:
             if self._matches(rule, task):
                 matched.append(rule)
@@ -71,9 +73,9 @@ class KesuDMNEngine(DMNEngine):
             raise WorkflowTaskException(f"rows {rows} all match, but hit policy UNIQUE allows only one", task=task)
         return matched
 
-    def result(self, task) -> dict:
+    def result(self, task: Task) -> dict[str, Any]:
         """Every output is set even when no rule matches (None, or [] when collecting), as in Camunda."""
-        empty = [] if self.decision_table.hit_policy == "COLLECT" else None
+        empty: list[Any] | None = [] if self.decision_table.hit_policy == "COLLECT" else None
         outputs = {output.name or output.label: empty for output in self.decision_table.outputs}
         return {**outputs, **super().result(task)}
 
@@ -84,5 +86,5 @@ class UnboundDecision:
     def __init__(self, ref: str) -> None:
         self.ref = ref
 
-    def result(self, task) -> dict:
+    def result(self, task: Task) -> dict[str, Any]:
         raise WorkflowTaskException(f"decision table {self.ref} is not loaded", task=task)

@@ -50,8 +50,9 @@ def _create(session: Session, company_id: int, kind: str, key: str, xml: str, us
     try:
         with session.begin_nested():
             session.add(draft)
-    except IntegrityError:
-        raise DraftConflict(get_draft(session, company_id, kind, key)) from None
+    except IntegrityError:  # the winner's draft, unless it was discarded since
+        winner = get_draft(session, company_id, kind, key)
+        raise (DraftConflict(winner) if winner else Conflict("draft_gone")) from None
     return draft
 
 

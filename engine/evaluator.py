@@ -219,7 +219,7 @@ class EvaluatorPool:
         evaluator = self._take()
         try:
             answer = evaluator.ask(message, seconds)
-        except BaseException:  # noqa: BLE001 - overran, died, or this thread was interrupted: replace it
+        except BaseException:  # overran, died, or this thread was interrupted: replace it
             self._replace(evaluator)
             raise
         self._idle.put(evaluator)
@@ -272,7 +272,7 @@ def _forget_parent_pools() -> None:
     _pools.clear()
     _pools_lock, _PROCESSES = threading.Lock(), threading.Lock()
     process._children.clear()  # type: ignore[attr-defined]
-    server: Any = forkserver._forkserver  # type: ignore[attr-defined]
+    server: Any = forkserver._forkserver
     if server._forkserver_alive_fd is not None:
         os.close(server._forkserver_alive_fd)
     server._forkserver_pid = server._forkserver_address = server._forkserver_alive_fd = None

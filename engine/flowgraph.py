@@ -31,7 +31,8 @@ _KIND_NAMES = {"subProcess": "subprocess", "adHocSubProcess": "ad-hoc subprocess
 
 def local_name(node: etree._Element) -> str:
     """A BPMN element's tag without its namespace (callers iterate BPMN elements only)."""
-    return node.tag[len(_BPMN):]
+    tag: str = node.tag
+    return tag[len(_BPMN):]
 
 
 def kind_name(tag: str) -> str:

@@ -9,6 +9,7 @@ unknown: such steps still count their runs and flows, but a run that was not see
 """
 from __future__ import annotations
 
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -16,11 +17,12 @@ from datetime import datetime
 from statistics import median
 from typing import Any
 
+from cachetools import LRUCache, cached
 from sqlalchemy.orm import Session
 
 from engine import audit
 from engine.records import Instance
-from engine.replay import Lru, Replay, cached_replay
+from engine.replay import Replay, cached_replay
 from engine.runtime import Engine
 
 
@@ -64,7 +66,7 @@ class Heatmap:
         return max((heat.runs for heat in self.elements.values()), default=0)
 
 
-TRACES: Lru[tuple[int, str | None], CaseTrace] = Lru(4096)  # a trace is small, a replay holds every event
+TRACES: LRUCache[tuple[int, str | None], CaseTrace] = LRUCache(4096)  # a trace is small, a replay holds every event
 
 
 def cached_trace(session: Session, engine: Engine, instance: Instance,
@@ -72,13 +74,15 @@ def cached_trace(session: Session, engine: Engine, instance: Instance,
     """The case's trace, given the verdict on its chain (verify a page's cases in one go). Kept by chain head,
     and only while the chain verifies, as the replay it comes from is; a page over hundreds of cases then
     re-executes only those that moved on since."""
-    key = (instance.id, instance.event_head)
-    found = TRACES.get(key) if chain.intact else None
-    if found is None:
-        found = trace(cached_replay(session, engine, instance, chain)[0])
-        if chain.intact:
-            TRACES.put(key, found)
-    return found
+    if not chain.intact:
+        return trace(cached_replay(session, engine, instance, chain)[0])
+    return _kept_trace(session, engine, instance, chain)
+
+
+@cached(TRACES, key=lambda session, engine, instance, chain: (instance.id, instance.event_head),
+        lock=threading.Lock())
+def _kept_trace(session: Session, engine: Engine, instance: Instance, chain: audit.ChainReport) -> CaseTrace:
+    return trace(cached_replay(session, engine, instance, chain)[0])
 
 
 def trace(replay: Replay) -> CaseTrace:

@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
 from lxml import etree
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, sessionmaker
-from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from db import Base, Database, UTCDateTime
 from engine import recurrence
@@ -68,7 +68,7 @@ class PeriodicStart(Base):
 
     version: Mapped[ProcessVersion] = relationship()
 
-    __mapper_args__ = {"version_id_col": lock_version}
+    __mapper_args__ = {"version_id_col": lock_version}  # noqa: RUF012 - read once, when SQLAlchemy maps the class
 
 
 class StartTimer(NamedTuple):
@@ -81,7 +81,8 @@ class StartTimer(NamedTuple):
 
 def start_events(process: etree._Element) -> list[etree._Element]:
     """The start events of a process itself (not those of its subprocesses)."""
-    return process.findall(f"{_BPMN}startEvent")
+    found: list[etree._Element] = process.findall(f"{_BPMN}startEvent")
+    return found
 
 
 def start_timer(event: etree._Element) -> StartTimer | None:
@@ -262,7 +263,7 @@ def start_due(database: Database | sessionmaker[Session], engine: Engine, now: d
     for schedule_id in due:
         try:
             outcome, case = start_one(sessions, engine, schedule_id, now)
-        except Exception:  # noqa: BLE001 - one broken schedule must not stop the others
+        except Exception:  # one broken schedule must not stop the others
             log.exception("starting the scheduled run of schedule %s failed", schedule_id)
             outcome, case = "failed", None
         outcomes[outcome].append(schedule_id)

@@ -17,7 +17,7 @@ from engine.errors import NotFound
 from engine.records import DecisionVersion, ProcessVersion
 from engine.specs import CompiledProcess, content_hash
 from engine.validation import check_diagram
-from engine.xmlload import DiagramError
+from engine.xmlload import DiagramError, Problem
 
 
 def version_hash(diagram_hash: str, decisions: Sequence[DecisionVersion]) -> str:
@@ -30,7 +30,7 @@ def version_hash(diagram_hash: str, decisions: Sequence[DecisionVersion]) -> str
 def _called_decisions(session: Session, company_id: int, compiled: CompiledProcess) -> list[DecisionVersion]:
     """The newest version of each decision table the diagram calls; refused when one was never published."""
     newest = {d.decision_key: d for d in queries.latest_decisions(session, company_id)}
-    problems = [(task, f"no decision table called {ref} has been published")
+    problems: list[Problem] = [(task, f"no decision table called {ref} has been published")
                 for task, ref in compiled.decision_refs.items() if ref not in newest]
     if problems:
         raise DiagramError(problems)
@@ -114,7 +114,8 @@ def pin_decision(session: Session, decision: DecisionVersion, user_id: int | Non
 def latest_versions(session: Session, company_id: int) -> list[ProcessVersion]:
     """The newest version of each of the company's procedures."""
     newest = (sa.select(ProcessVersion.process_key, sa.func.max(ProcessVersion.version).label("v"))
-              .where(ProcessVersion.company_id == company_id, ProcessVersion.version.is_not(None)).group_by(ProcessVersion.process_key).subquery())
+              .where(ProcessVersion.company_id == company_id, ProcessVersion.version.is_not(None))
+              .group_by(ProcessVersion.process_key).subquery())
     return list(session.scalars(
         sa.select(ProcessVersion).join(newest, sa.and_(ProcessVersion.process_key == newest.c.process_key,
                                                        ProcessVersion.version == newest.c.v))

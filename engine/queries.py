@@ -29,7 +29,7 @@ def task_view(engine: Engine, row: InboxTask, instance: Instance) -> TaskView:
     )
 
 
-def _scoped(query: sa.Select, actor: Actor, scope: Scope) -> sa.Select:
+def _scoped(query: sa.Select[InboxTask, Instance], actor: Actor, scope: Scope) -> sa.Select[InboxTask, Instance]:
     if scope == "mine":
         return query.where(InboxTask.assignee_id == actor.user_id)
     offered = sa.select(TaskCandidate.task_id).where(TaskCandidate.principal.in_(actor.principals))

@@ -3,12 +3,12 @@ anchor's tip."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db import Base, UTCDateTime, utcnow
-
 
 process_version_decisions = sa.Table(
     "process_version_decisions", Base.metadata,
@@ -113,7 +113,7 @@ class Instance(Base):
 
     version: Mapped[ProcessVersion] = relationship(lazy="joined")
 
-    __mapper_args__ = {"version_id_col": lock_version}
+    __mapper_args__ = {"version_id_col": lock_version}  # noqa: RUF012 - read once, when SQLAlchemy maps the class
 
 
 class InboxTask(Base):
@@ -170,7 +170,7 @@ class Event(Base):
     element_id: Mapped[str | None] = mapped_column(sa.String(200))
     task_id: Mapped[str | None] = mapped_column(sa.String(36))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     prev_hash: Mapped[str | None] = mapped_column(sa.String(64))  # None for an instance's first event
     hash: Mapped[str] = mapped_column(sa.String(64))
 
@@ -202,7 +202,8 @@ def append_only_ddl(table: str) -> tuple[str, ...]:
 def make_append_only(table: sa.Table) -> None:
     """Install `append_only_ddl` whenever create_all makes `table` on PostgreSQL (migrations install it themselves)."""
     for statement in append_only_ddl(table.name):
-        sa.event.listen(table, "after_create", sa.DDL(statement).execute_if(dialect="postgresql"))
+        ddl = sa.DDL(statement)  # type: ignore[no-untyped-call]  # SQLAlchemy leaves DDL() unannotated
+        sa.event.listen(table, "after_create", ddl.execute_if(dialect="postgresql"))
 
 
 make_append_only(Event.__table__)

@@ -17,17 +17,17 @@ from __future__ import annotations
 
 import ast
 import re
-from calendar import monthrange
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
+
+import isodate
+from dateutil.relativedelta import relativedelta
 
 from engine.calendar import BusinessCalendar
 
 KINDS = ("timeDate", "timeDuration", "timeCycle")
 SHORTEST = timedelta(minutes=1)  # a run's business key names its minute (engine.periodic)
-_DURATION = re.compile(r"^P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?"
-                       r"(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
 _WORKING_DAYS = re.compile(r"^(?:every\s+working\s+day|每个工作日|每個工作日)\s*(\d{1,2}):(\d{2})$", re.I)
 _CYCLE_EXAMPLES = "write R/2026-12-01T09:00:00+08:00/P1M, R3/PT1H or every working day 09:00"
 
@@ -47,14 +47,20 @@ class Period:
 
     def times(self, start: datetime, n: int) -> datetime:
         """`start` plus n periods; a day past the end of the month becomes its last day."""
-        total = start.month - 1 + n * self.months
-        year, month = start.year + total // 12, total % 12 + 1
-        day = min(start.day, monthrange(year, month)[1])
-        return start.replace(year=year, month=month, day=day) + n * self.rest
+        return start + relativedelta(months=n * self.months) + n * self.rest
 
     @property
     def approximate(self) -> timedelta:
         return timedelta(days=self.months * 30.436875) + self.rest
+
+    def index_after(self, first: datetime, moment: datetime) -> int:
+        """The smallest n whose run is after `moment`: estimated by the period's average length, then exact."""
+        n = max(0, int((moment - first) / self.approximate))
+        while n > 0 and self.times(first, n - 1) > moment:
+            n -= 1
+        while self.times(first, n) <= moment:
+            n += 1
+        return n
 
 
 @dataclass(frozen=True)
@@ -70,22 +76,14 @@ class Runs:
         first = self._first(since, calendar)
         if self.period is None:
             return _utc(first) if first > moment else None
-        n = self._index_after(first, moment)
+        n = self.period.index_after(first, moment)
         return None if self.count is not None and n >= self.count else _utc(self.period.times(first, n))
 
     def _first(self, since: datetime, calendar: BusinessCalendar) -> datetime:
-        if self.start is None:
-            return self.period.times(since.astimezone(calendar.zone), 1)
-        return self.start if self.start.tzinfo else self.start.replace(tzinfo=calendar.zone)
-
-    def _index_after(self, first: datetime, moment: datetime) -> int:
-        """The smallest n whose run is after `moment`: estimated by the period's average length, then exact."""
-        n = max(0, int((moment - first) / self.period.approximate))
-        while n > 0 and self.period.times(first, n - 1) > moment:
-            n -= 1
-        while self.period.times(first, n) <= moment:
-            n += 1
-        return n
+        if self.start is not None:
+            return self.start if self.start.tzinfo else self.start.replace(tzinfo=calendar.zone)
+        assert self.period is not None, "runs without a start begin one period after the schedule took effect"
+        return self.period.times(since.astimezone(calendar.zone), 1)
 
 
 @dataclass(frozen=True)
@@ -102,7 +100,7 @@ class WorkingDays:
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def parse(kind: str, text: str) -> Recurrence:
@@ -161,9 +159,16 @@ def _date_time(text: str) -> datetime:
 
 
 def _period(text: str) -> Period:
-    found = _DURATION.match(text.upper())
-    if found is None:
-        raise ValueError(f"'{text}' is not an ISO 8601 duration such as P1D, PT4H or P1M")
-    years, months, weeks, days, hours, minutes = (int(part or 0) for part in found.groups()[:6])
-    return Period(years * 12 + months, timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes,
-                                                  seconds=float(found.group(7) or 0)))
+    """An ISO 8601 duration, never negative, in whole months (a year is 12) and the rest."""
+    problem = f"'{text}' is not an ISO 8601 duration such as P1D, PT4H or P1M"
+    try:
+        parsed = isodate.parse_duration(text.upper())
+    except isodate.ISO8601Error:
+        raise ValueError(problem) from None
+    if isinstance(parsed, timedelta):
+        months, rest = 0, parsed
+    else:
+        months, rest = parsed.years * 12 + parsed.months, parsed.tdelta
+    if months != int(months) or months < 0 or rest < timedelta(0):
+        raise ValueError(problem)
+    return Period(int(months), rest)

@@ -8,23 +8,21 @@ the later steps are shown from the recorded events alone, marked as not reproduc
 """
 from __future__ import annotations
 
-from collections import OrderedDict
+import threading
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-from sqlalchemy.orm import Session
+from cachetools import LRUCache, cached
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.orm import Session
 
 from engine import audit, queries
 from engine.records import Event, Instance
 from engine.rerun import OUTPUTS, Divergence, Scratch
-from engine.runtime import LIVE, Engine, Step, data_changes, current_data, jsonable
+from engine.runtime import LIVE, Engine, Step, current_data, data_changes, jsonable
 from engine.specs import CompiledProcess
-
-
-K, V = TypeVar("K"), TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -49,29 +47,8 @@ class Replay:
     notes: tuple[str, ...] = ()
 
 
-class Lru(Generic[K, V]):
-    """A small least-recently-used map, per process: replays and their rendered pages are kept by chain head."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.items: OrderedDict[K, V] = OrderedDict()
-
-    def get(self, key: K) -> V | None:
-        if key in self.items:
-            self.items.move_to_end(key)
-        return self.items.get(key)
-
-    def put(self, key: K, value: V) -> V:
-        self.items[key] = value
-        if len(self.items) > self.size:
-            self.items.popitem(last=False)
-        return value
-
-    def clear(self) -> None:
-        self.items.clear()
-
-
-CACHE: Lru[tuple[int, str | None], Replay] = Lru(64)
+# Replays kept by chain head, per process: a replay holds every event, so only the last few cases viewed.
+CACHE: LRUCache[tuple[int, str | None], Replay] = LRUCache(64)
 
 
 def cached_replay(session: Session, engine: Engine, instance: Instance,
@@ -86,8 +63,12 @@ def cached_replay(session: Session, engine: Engine, instance: Instance,
         [chain] = engine.auditor.verify(session, instance.company_id, instance.id)
     if not chain.intact:
         return replay(session, engine, instance), chain
-    key = (instance.id, instance.event_head)
-    return CACHE.get(key) or CACHE.put(key, replay(session, engine, instance)), chain
+    return _kept_replay(session, engine, instance), chain
+
+
+@cached(CACHE, key=lambda session, engine, instance: (instance.id, instance.event_head), lock=threading.Lock())
+def _kept_replay(session: Session, engine: Engine, instance: Instance) -> Replay:
+    return replay(session, engine, instance)
 
 
 def replay(session: Session, engine: Engine, instance: Instance) -> Replay:

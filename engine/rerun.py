@@ -19,16 +19,16 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, DurationTimerEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.orm import Session
 
 from engine import migration, periodic, queries, serializer, timing
 from engine.errors import ProcessError
 from engine.records import Event, Instance, ProcessVersion
-from engine.runtime import Engine, Step, data_changes, current_data, jsonable
+from engine.runtime import Engine, Step, current_data, data_changes, jsonable
 from engine.views import Actor
 
 # What must match, beyond type and element, for each kind of event; any other kind only has to occur.
@@ -171,7 +171,7 @@ class Scratch:
                               "the re-execution failed")
         if actual == expected:
             if event.seq in self.rewind_targets and self.settled is not None:
-                self.moments[event.seq] = self.moment()
+                self.moments[event.seq] = self.moment(self.settled)
             return None
         return Divergence(event.seq, expected, actual, "the re-execution did not produce this event" if actual is None
                           else "the re-execution produced a different event")
@@ -269,7 +269,8 @@ class Scratch:
 
     def rewind(self, event: Event) -> dict[str, Any]:
         """Put the scratch case back into its own state after the target event, as engine.corrections.rewind does."""
-        moment = self.moments.get(event.data.get("to_seq"))
+        target: int | None = event.data.get("to_seq")
+        moment = None if target is None else self.moments.get(target)
         if moment is None:
             raise _Unapplicable(f"the re-execution did not pass event {event.data.get('to_seq')}, the rewind's target")
         before = self.step(event).workflow
@@ -303,9 +304,10 @@ class Scratch:
         """Store the settled workflow as a save would: serialised, so the next step loads it back."""
         self.case.state = serializer.dumps(workflow)
 
-    def moment(self) -> Moment:
-        """The scratch case as it stands now, with its waiting timers due when the recorded run had them due."""
-        workflow, case = self.settled, self.case
+    def moment(self, workflow: BpmnWorkflow) -> Moment:
+        """The scratch case as it stands with the settled `workflow`, its waiting timers due when the recorded run
+        had them due."""
+        case = self.case
         due = {str(task.id): (timing.parse_utc(value) + self.timer_shift[task.id]).isoformat()
                for task in workflow.get_tasks(state=TaskState.WAITING)
                if task.id in self.timer_shift and isinstance(value := task.internal_data.get("event_value"), str)}

@@ -24,14 +24,16 @@ from functools import cache, lru_cache
 from types import CodeType
 from typing import Any
 
-from RestrictedPython import compile_restricted_eval, compile_restricted_exec, limited_builtins, safe_builtins
+from RestrictedPython.compile import compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
 from RestrictedPython.Guards import (
     full_write_guard,
     guarded_iter_unpack_sequence,
     guarded_unpack_sequence,
+    safe_builtins,
     safer_getattr,
 )
+from RestrictedPython.Limits import limited_builtins
 from RestrictedPython.transformer import RestrictingNodeTransformer
 from SpiffWorkflow.bpmn.specs.event_definitions import timer
 
@@ -156,7 +158,7 @@ def _modulo(left: Any, right: Any) -> Any:
 def now() -> _dt.datetime:
     """The current time, aware, in UTC: the time of the step being run (so re-running a case's history computes
     the same), else the clock SpiffWorkflow's timers read."""
-    return step_time() or timer.datetime.now(_dt.timezone.utc)
+    return step_time() or timer.datetime.now(_dt.UTC)
 
 
 def today() -> _dt.date:
@@ -172,7 +174,8 @@ def duration_end(text: str, start: _dt.datetime, calendar: Callable[[], Business
         return business.after(start, calendar())
     if text.startswith("P"):
         parsed = timer.TimerEventDefinition.parse_iso_duration(text)
-        return start + timer.TimerEventDefinition.get_timedelta_from_start(parsed, start)
+        length: _dt.timedelta = timer.TimerEventDefinition.get_timedelta_from_start(parsed, start)
+        return start + length
     return None
 
 

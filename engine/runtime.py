@@ -11,21 +11,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
-from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import IntermediateCatchEvent, BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent, IntermediateCatchEvent
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from db import utcnow
 from engine import formdata, periodic, serializer, timing
@@ -33,8 +33,8 @@ from engine.assignment import Assignment, assign
 from engine.audit import Auditor
 from engine.calendar import BusinessCalendar, calendar_of, china
 from engine.errors import Conflict, Forbidden, NotFound, ProcessError
-from engine.records import Event, InboxTask, Instance, ProcessVersion, TaskCandidate
 from engine.evaluator import DEFAULT_MEMORY_MB, DEFAULT_PROCESSES, DEFAULT_TIME_LIMIT, Limits
+from engine.records import Event, InboxTask, Instance, ProcessVersion, TaskCandidate
 from engine.restricted import SandboxError
 from engine.sandbox import SandboxScriptEngine
 from engine.sealing import Sealer
@@ -115,7 +115,8 @@ def _find_task(workflow: BpmnWorkflow, task_id: str) -> Task | None:
 
 
 def _element(task: Task) -> str:
-    return task.task_spec.bpmn_id or task.task_spec.name
+    element: str = task.task_spec.bpmn_id or task.task_spec.name
+    return element
 
 
 def seal(session: Session, sealer: Sealer, instance: Instance, events: list[dict[str, Any]]
@@ -416,8 +417,8 @@ class Engine:
         session.add(instance)
         session.flush()
         step = Step(self, session, instance, actor, workflow)
-        step.record("instance_started", process.key, version=version.version, data=data,
-                    **({"trigger": trigger} if trigger else {}))
+        started: dict[str, Any] = {"trigger": trigger} if trigger else {}
+        step.record("instance_started", process.key, version=version.version, data=data, **started)
         step.run(lambda: periodic.begin(workflow, data))
         step.save()
         return instance
@@ -469,7 +470,8 @@ class Engine:
         """A field choosing a user or a group names one of the company's (without a directory, anything goes)."""
         directory = self.directory
         if directory is not None:
-            formdata.check_people(fields, values, lambda email: directory.person(session, company_id, email) is not None,
+            formdata.check_people(fields, values,
+                                  lambda email: directory.person(session, company_id, email) is not None,
                                   lambda name: directory.has_group(session, company_id, name))
 
     def fire_timers(self, session: Session, instance: Instance, actor: Actor) -> Instance:
@@ -515,7 +517,7 @@ class Engine:
             raise Conflict("case_stopped", error=instance.error)
         return row, instance
 
-    def _raise_missing(self, session: Session, task_id: str, actor: Actor) -> None:
+    def _raise_missing(self, session: Session, task_id: str, actor: Actor) -> NoReturn:
         done = session.scalar(sa.select(Event).where(Event.task_id == task_id, Event.type == "task_completed",
                                                      Event.company_id == actor.company_id))
         if done is None:
@@ -540,6 +542,7 @@ class Engine:
             return self._held_by(fresh, row)
 
     def _held_by(self, session: Session, row: InboxTask) -> Conflict:
-        who = self.directory.user_name(session, row.assignee_id) if self.directory else str(row.assignee_id)
+        holder = row.assignee_id  # callers checked that someone holds the task
+        who = self.directory.user_name(session, holder) if self.directory and holder is not None else str(holder)
         return Conflict("held_by", name=who)
 

@@ -18,6 +18,7 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.task import Task
 
 from engine import evaluator
 from engine.calendar import current_calendar, parse_business
@@ -61,7 +62,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         if is_bounded(source, mode):
             try:
                 return evaluate_here(mode, source, context, external)
-            except Exception as error:  # noqa: BLE001 - re-raised, without objects in its text
+            except Exception as error:  # re-raised, without objects in its text
                 bare = without_objects(error)
                 if bare is error:
                     raise
@@ -72,7 +73,8 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         return evaluator.pool(self.limits.processes).run(request, self.limits)
 
 
-def task_error(message: str, task: Any, cause: BaseException, line: int = 0, source: str = "") -> WorkflowTaskException:
+def task_error(message: str, task: Task, cause: BaseException, line: int = 0,
+               source: str = "") -> WorkflowTaskException:
     """SpiffWorkflow's error for a task, built so that printing it cannot fail: its NameError hint is a None
     note when the message is not Python's own ('__build_class__ not found'), which breaks str()."""
     lines = source.splitlines()
@@ -98,7 +100,7 @@ class SandboxScriptEngine(PythonScriptEngine):
     def validate(self, expression: str) -> None:
         compile_expression(expression)
 
-    def evaluate(self, task, expression: str, external_context=None):
+    def evaluate(self, task: Task, expression: str, external_context: dict[str, Any] | None = None) -> Any:
         text = expression.strip()
         if text not in task.data:
             if is_iso_literal(text):
@@ -111,9 +113,9 @@ class SandboxScriptEngine(PythonScriptEngine):
         except SpiffWorkflowException as error:
             error.add_note(f"Error evaluating expression '{expression}'")
             raise
-        except Exception as error:  # noqa: BLE001 - any failure of diagram code is the case's error
+        except Exception as error:  # any failure of diagram code is the case's error
             raise task_error(f"Error evaluating expression '{expression}'", task, error) from error
 
-    def create_task_exec_exception(self, task, script: str, err: Exception) -> WorkflowTaskException:
+    def create_task_exec_exception(self, task: Task, script: str, err: Exception) -> WorkflowTaskException:
         """A script's failure, whatever it raised (`KeyError(1)`, an error without arguments), with its line."""
         return task_error(_describe(err), task, err, script_line(err), script)

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import timezone
+from datetime import UTC
 from typing import Any
 
 SEALED = ("company_id", "instance_id", "seq", "type", "actor_id", "element_id", "task_id", "at", "data")
@@ -22,7 +22,7 @@ def canonical(prev_hash: str | None, event: Mapping[str, Any]) -> bytes:
     """The event's canonical JSON with its predecessor's seal: the same for the dict a step writes and the row
     read back."""
     content = {name: event[name] for name in SEALED}
-    content["at"] = event["at"].astimezone(timezone.utc).isoformat(timespec="microseconds")
+    content["at"] = event["at"].astimezone(UTC).isoformat(timespec="microseconds")
     content["prev_hash"] = prev_hash
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
@@ -81,10 +81,7 @@ class Sealer:
         verified)."""
         if not isinstance(mac, str):
             return False
-        for key in self._keys:
-            if hmac.compare_digest(self._digest(key, payload), mac):
-                return True
-        return False
+        return any(hmac.compare_digest(self._digest(key, payload), mac) for key in self._keys)
 
     @staticmethod
     def _digest(key: hmac.HMAC, payload: bytes) -> str:

@@ -8,11 +8,14 @@ finished ancestors above the live part of the tree (Kesu's event log is the hist
 from __future__ import annotations
 
 import json
+from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnBaseWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.serializer.task_spec import UserTaskConverter
@@ -27,13 +30,13 @@ SERIALIZER_VERSION = "kesu-1"
 class SpecReferenceConverter(BpmnWorkflowConverter):
     """Top-level workflow converter that leaves the spec out and takes it back from the cache."""
 
-    def to_dict(self, workflow: BpmnWorkflow) -> dict:
-        dct = WorkflowConverter.to_dict(self, workflow)
+    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        dct: dict[str, Any] = WorkflowConverter.to_dict(self, workflow)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
-    def from_dict(self, dct: dict, process: CompiledProcess | None = None) -> BpmnWorkflow:
+    def from_dict(self, dct: dict[str, Any], process: CompiledProcess | None = None) -> BpmnWorkflow:
         if process is None:
             raise ValueError("restoring an instance needs its process version")
         workflow = self.target_class(process.spec, process.subprocess_specs, deserializing=True)
@@ -45,7 +48,7 @@ class SpecReferenceConverter(BpmnWorkflowConverter):
         return workflow
 
 
-def _registry():
+def _registry() -> DefaultRegistry:
     # Kesu's user task is listed so that diffs between versions (migration) can compare its specs.
     config = {**CAMUNDA_CONFIG, BpmnWorkflow: SpecReferenceConverter, KesuUserTask: UserTaskConverter}
     return BpmnWorkflowSerializer.configure(config)
@@ -57,10 +60,11 @@ REGISTRY = _SERIALIZER.registry
 
 def dumps(workflow: BpmnWorkflow) -> str:
     """Serialize the workflow's tasks and data, not its spec."""
-    return _SERIALIZER.serialize_json(workflow)
+    state: str = _SERIALIZER.serialize_json(workflow)
+    return state
 
 
-def loads(state: str, process: CompiledProcess, script_engine) -> BpmnWorkflow:
+def loads(state: str, process: CompiledProcess, script_engine: PythonScriptEngine) -> BpmnWorkflow:
     """Rebuild a workflow on its cached spec and re-attach the sandboxed script engine."""
     dct = json.loads(state)
     dct.pop(_SERIALIZER.VERSION_KEY, None)

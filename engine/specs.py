@@ -11,24 +11,26 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any, ClassVar
 
+from cachetools import LRUCache
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, BusinessRuleTaskParser, UserTaskParser
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
-from SpiffWorkflow.camunda.specs.user_task import Form, UserTask
+from SpiffWorkflow.camunda.specs.user_task import Form, FormField, UserTask
 
 from engine.dmn import KesuDMNEngine, UnboundDecision
 from engine.xmlload import load_xml
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 FIELD_TYPES = ("string", "long", "boolean", "date", "enum")
+_FORM_KEY = f"{{{CAMUNDA_MODEL_NS}}}formKey"
 PEOPLE_CHOICES = ("users", "groups")  # a string field whose value is one of the company's users (e-mail) or groups
 
 
@@ -39,8 +41,9 @@ def _split(value: str | None) -> tuple[str, ...]:
 class KesuUserTask(UserTask):
     """A camunda user task that also carries who it is offered to, its due date and priority."""
 
-    def __init__(self, wf_spec, name, form, candidate_groups=(), candidate_users=(), assignee=None,
-                 due_date=None, priority=None, **kwargs):
+    def __init__(self, wf_spec: BpmnProcessSpec, name: str, form: Form, candidate_groups: tuple[str, ...] = (),
+                 candidate_users: tuple[str, ...] = (), assignee: str | None = None, due_date: str | None = None,
+                 priority: str | None = None, **kwargs: Any) -> None:
         super().__init__(wf_spec, name, form, **kwargs)
         self.candidate_groups = candidate_groups
         self.candidate_users = candidate_users
@@ -52,8 +55,8 @@ class KesuUserTask(UserTask):
 class KesuUserTaskParser(UserTaskParser):
     """Reads the Camunda task attributes into KesuUserTask."""
 
-    def create_task(self):
-        camunda = "{%s}" % CAMUNDA_MODEL_NS
+    def create_task(self) -> KesuUserTask:
+        camunda = f"{{{CAMUNDA_MODEL_NS}}}"
         attrib = self.node.attrib
         return KesuUserTask(
             self.spec, self.bpmn_id, form=self.get_form(),
@@ -67,21 +70,22 @@ class KesuUserTaskParser(UserTaskParser):
 
     def get_form(self) -> Form:
         """formData with or without a formKey; the stock parser drops fields when there is no key."""
-        key = self.node.get("{%s}formKey" % CAMUNDA_MODEL_NS, "")
-        self.node.set("{%s}formKey" % CAMUNDA_MODEL_NS, key)
+        key = self.node.get(_FORM_KEY, "")
+        self.node.set(_FORM_KEY, key)
         try:
             return super().get_form()
         finally:
             if not key:
-                del self.node.attrib["{%s}formKey" % CAMUNDA_MODEL_NS]
+                del self.node.attrib[_FORM_KEY]
 
 
 class KesuBusinessRuleTaskParser(BusinessRuleTaskParser):
     """A business rule task must name its decision table; a missing camunda:decisionRef is a problem, not a crash."""
 
     @staticmethod
-    def get_decision_ref(node) -> str:
-        return node.get(f"{{{CAMUNDA_MODEL_NS}}}decisionRef", "")
+    def get_decision_ref(node: etree._Element) -> str:
+        ref: str = node.get(f"{{{CAMUNDA_MODEL_NS}}}decisionRef", "")
+        return ref
 
     def create_task(self) -> BusinessRuleTask:
         if not self.get_decision_ref(self.node):
@@ -92,7 +96,7 @@ class KesuBusinessRuleTaskParser(BusinessRuleTaskParser):
 class KesuParser(CamundaParser):
     """The camunda parser with Kesu's task specs; `bind_decisions=False` checks a diagram without its DMN."""
 
-    OVERRIDE_PARSER_CLASSES = {
+    OVERRIDE_PARSER_CLASSES: ClassVar[dict[str, tuple[type, type]]] = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("userTask"): (KesuUserTaskParser, KesuUserTask),
         full_tag("businessRuleTask"): (KesuBusinessRuleTaskParser, BusinessRuleTask),
@@ -102,7 +106,7 @@ class KesuParser(CamundaParser):
         super().__init__()
         self.bind_decisions = bind_decisions
 
-    def get_engine(self, decision_ref: str, node) -> KesuDMNEngine | UnboundDecision:
+    def get_engine(self, decision_ref: str, node: etree._Element) -> KesuDMNEngine | UnboundDecision:
         if not self.bind_decisions:
             return UnboundDecision(decision_ref)
         return KesuDMNEngine(super().get_engine(decision_ref, node).decision_table)
@@ -184,7 +188,7 @@ class CompiledProcess:
     name: str
     content_hash: str
     spec: BpmnProcessSpec
-    subprocess_specs: dict
+    subprocess_specs: dict[str, BpmnProcessSpec]
     tasks: dict[str, TaskMeta]
     flows: dict[tuple[str, str], Flow]
     element_names: dict[str, dict[str, str]]
@@ -214,11 +218,11 @@ def _number(value: str | None) -> float | None:
     return None if value in (None, "") else float(value)
 
 
-def _field_spec(form_field) -> FieldSpec:
+def _field_spec(form_field: FormField) -> FieldSpec:
     props = {p.id: p.value for p in form_field.properties}
     rules = {v.name: v.config for v in form_field.validation}
     options = tuple(
-        Option(o.id, o.name, _localized({k: v for k, v in props.items()}, f"option.{o.id}"))
+        Option(o.id, o.name, _localized(props, f"option.{o.id}"))
         for o in getattr(form_field, "options", [])
     )
     return FieldSpec(
@@ -316,8 +320,7 @@ class SpecCache:
     """Parsed specs by content hash: each published version is parsed once per process."""
 
     def __init__(self, size: int = 256) -> None:
-        self._items: OrderedDict[str, CompiledProcess] = OrderedDict()
-        self._size = size
+        self._items: LRUCache[str, CompiledProcess] = LRUCache(size)
         self._lock = threading.Lock()
 
     def get(self, digest: str, xml: Callable[[], str],
@@ -325,13 +328,11 @@ class SpecCache:
         """The parsed spec for a content hash; `xml()` and `decisions()` (the DMN documents it calls) are
         called only when it is not cached yet."""
         with self._lock:
-            if digest in self._items:
-                self._items.move_to_end(digest)
-                return self._items[digest]
+            found = self._items.get(digest)
+        if found is not None:
+            return found
         compiled = compile_process(load_xml(xml().encode("utf-8")), digest,
                                    decisions=[load_xml(dmn.encode("utf-8")) for dmn in decisions()])
         with self._lock:
             self._items[digest] = compiled
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
         return compiled

@@ -4,7 +4,7 @@ giving one of them."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 from SpiffWorkflow.task import Task
 
@@ -18,15 +18,16 @@ def _as_utc(value: object, calendar: Callable[[], BusinessCalendar] | None = Non
     """A date-time as an aware UTC one. Without a time zone it is read on the company calendar's wall clock (UTC
     without a calendar), and a bare date means the end of that day there."""
     if isinstance(value, str):
+        text = value.strip()
         try:
-            value = date.fromisoformat(value.strip())
+            value = date.fromisoformat(text)
         except ValueError:
-            value = datetime.fromisoformat(value.strip())
+            value = datetime.fromisoformat(text)
     if isinstance(value, date) and not isinstance(value, datetime):
         value = datetime.combine(value, END_OF_DAY)
     if isinstance(value, datetime):
-        zone = value.tzinfo or (calendar().zone if calendar else timezone.utc)
-        return value.replace(tzinfo=zone).astimezone(timezone.utc)
+        zone = value.tzinfo or (calendar().zone if calendar else UTC)
+        return value.replace(tzinfo=zone).astimezone(UTC)
     raise ValueError(f"a due date must be a date, a date-time or an ISO 8601 duration, not {value!r}")
 
 

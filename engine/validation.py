@@ -67,8 +67,9 @@ def _a(words: str) -> str:
 
 def _element_at_line(tree: etree._ElementTree, line: int) -> str | None:
     for node in tree.iter():
-        if node.sourceline == line and node.get("id"):
-            return node.get("id")
+        element_id: str | None = node.get("id")
+        if node.sourceline == line and element_id:
+            return element_id
     return None
 
 
@@ -147,7 +148,7 @@ def _from_juel(source: str) -> str:
     return "".join(parts)
 
 
-def _allowed(source: str, compile_fn: Callable) -> str | None:
+def _allowed(source: str, compile_fn: Callable[[str], object]) -> str | None:
     """`source` if it compiles in the sandbox, so a hint never suggests something that would be refused."""
     try:
         compile_fn(source)
@@ -156,7 +157,7 @@ def _allowed(source: str, compile_fn: Callable) -> str | None:
     return source
 
 
-def _python_problem(source: str, compile_fn: Callable) -> str | None:
+def _python_problem(source: str, compile_fn: Callable[[str], object]) -> str | None:
     """What is wrong with an expression or script, with the Python to write where it can be worked out."""
     foreign = _FOREIGN_EXPRESSION.match(source)
     if foreign:

@@ -75,7 +75,7 @@ class InstanceView:
     status: str
     process_key: str
     process_name: str
-    version: int
+    version: int | None  # None while a test run plays an unpublished draft
     version_id: int
     data: dict[str, Any]
     tasks: tuple[TaskView, ...]

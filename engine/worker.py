@@ -105,7 +105,7 @@ def fire_due(database: Database | sessionmaker[Session], engine: Engine, now: da
     for instance_id, company_id in due:
         try:
             outcome = fire_one(sessions, engine, instance_id, Actor(company_id=company_id), now)
-        except Exception:  # noqa: BLE001 - one broken case must not stop the others' timers
+        except Exception:  # one broken case must not stop the others' timers
             log.exception("firing the timers of instance %s failed", instance_id)
             outcome = "failed"
         outcomes[outcome].append(instance_id)

@@ -15,7 +15,6 @@ from db import utcnow
 from notifications.kinds import KINDS
 from notifications.models import Notification, NotificationPreferences, mailed_alone
 
-
 # The statements every step runs, built once: building a select costs about what running it does on SQLite.
 _MEMBERS = (sa.select(user_groups.c.user_id).join(Group, Group.id == user_groups.c.group_id)
             .where(Group.company_id == sa.bindparam("company_id"),

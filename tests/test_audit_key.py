@@ -11,6 +11,7 @@ from app import create_app
 from conftest import AUDIT_KEY
 from engine.sealing import Sealer, parse_keys
 
+
 @pytest.fixture()
 def instance_dir(tmp_path, monkeypatch):
     """An empty instance folder in place of the repository's."""

@@ -13,6 +13,7 @@ from auth.accounts import authenticate
 from auth.directory import actor_for, names_by_id
 from auth.models import Group, User
 from complaints.registration import FIELDS, register
+from db import utcnow
 from engine import publishing, queries
 from engine.errors import EngineError
 from engine.formdata import FormError
@@ -20,7 +21,6 @@ from engine.views import InstanceView, TaskView
 from engine.xmlload import DiagramError
 from forms.builder import submitted_values, task_form_class
 from forms.registration import RegistrationForm
-from db import utcnow
 from web import throttle
 from web.context import database, db, engine, perform
 from web.errors import engine_error_status

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -74,7 +74,7 @@ def read_filters(args: MultiDict) -> Filters:
 
 def _utc(day: date, zone: str) -> datetime:
     """Midnight at the start of `day` in the company's time zone, in UTC."""
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(zone)).astimezone(timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
 def matching(company_id: int, zone: str, filters: Filters) -> list[Complaint]:

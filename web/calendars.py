@@ -20,8 +20,15 @@ from wtforms import IntegerField, SelectField, SelectMultipleField, StringField,
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from auth.calendars import (CompanyCalendar, add_china_year, china_years, days_off_ahead, make_default, new_calendar,
-                            workdays_ahead)
+from auth.calendars import (
+    CompanyCalendar,
+    add_china_year,
+    china_years,
+    days_off_ahead,
+    make_default,
+    new_calendar,
+    workdays_ahead,
+)
 from auth.directory import names_by_id
 from db import utcnow
 from web.context import db, requires

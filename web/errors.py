@@ -6,10 +6,9 @@ from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from db import unavailable
-
-from engine.errors import Conflict, EngineError, Forbidden, NotFound, ProcessError
 from complaints.choices import N_
+from db import unavailable
+from engine.errors import Conflict, EngineError, Forbidden, NotFound, ProcessError
 from engine.formdata import FormError
 
 STATUS: dict[type[EngineError], int] = {NotFound: 404, Forbidden: 403, Conflict: 409, ProcessError: 422}

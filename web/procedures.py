@@ -9,8 +9,8 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy.orm import Session
 from flask_wtf.file import FileField, FileRequired
+from sqlalchemy.orm import Session
 from wtforms import StringField
 from wtforms.validators import Length, Optional
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
+from cachetools import LRUCache
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import get_timezone
 from flask_login import current_user, login_required
@@ -19,7 +20,7 @@ from complaints.viewlog import record_view
 from engine import queries
 from engine.errors import NotFound
 from engine.records import ProcessVersion
-from engine.replay import Lru, Replay, ReplayStep, cached_replay
+from engine.replay import Replay, ReplayStep, cached_replay
 from engine.specs import CompiledProcess, name_in
 from engine.views import InstanceView
 from forms.builder import form_labels
@@ -28,7 +29,7 @@ from web.i18n import locale_code
 from web.inputs import int_arg
 
 bp = Blueprint("replay", __name__, url_prefix="/complaints")
-TIMELINES: Lru[tuple, Markup] = Lru(64)
+TIMELINES: LRUCache[tuple, Markup] = LRUCache(64)
 # Inputs taken for a group: the task's candidate groups (or its lane) are whom the actor acted for.
 _FOR_GROUPS = {"task_claimed", "task_released", "task_completed"}
 
@@ -68,7 +69,7 @@ def _timeline(result: Replay, intact: bool, head: str | None, processes: dict[in
         found = Markup(render_template("complaints/_replay_timeline.html", replay=result, people=people,
                                        behalf=behalf, view=view, locale=locale))
         if intact:
-            TIMELINES.put(key, found)
+            TIMELINES[key] = found
     return found
 
 

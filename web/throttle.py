@@ -3,13 +3,14 @@ Redis when KESU_REDIS_URL is set, so every process and machine counts together; 
 limit the page and the API answer 429 saying when to try again. A success clears its account's count."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse
 from limits.strategies import RateLimiter
+
 
 def init_app(app: Flask) -> None:
     """Each app counts in its own storage (a test app may count in Redis while another counts in memory)."""
@@ -31,7 +32,7 @@ def blocked_until(email: str) -> datetime | None:
     strategy, item = _counting()
     resets = [strategy.get_window_stats(item, *key).reset_time for key in _keys(email)
               if not strategy.test(item, *key)]
-    return datetime.fromtimestamp(max(resets), timezone.utc) if resets else None
+    return datetime.fromtimestamp(max(resets), UTC) if resets else None
 
 
 def failed(email: str) -> None:

@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from complaints.models import Complaint
 from conftest import GRADING, STANDARD, count
+
 from .conftest import goto, sign_in, submit
 
 pytestmark = pytest.mark.e2e

@@ -4,7 +4,7 @@ the Dragon Boat Festival weekend warns, breaches, escalates and mails at exactly
 pass is the one the embedded thread and the Celery tick run; the mail goes to a real SMTP server."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from conftest import GRADING
 from worker.jobs import for_app, run_pass
+
 from .conftest import goto, sign_in, submit
 from .test_complaint_journey import do_task, inbox_row, register_complaint
 
@@ -22,7 +23,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 def shanghai(*moment: int) -> datetime:
     """A Shanghai wall-clock moment as the UTC time the app stores."""
-    return datetime(*moment, tzinfo=SHANGHAI).astimezone(timezone.utc)
+    return datetime(*moment, tzinfo=SHANGHAI).astimezone(UTC)
 
 
 # Thursday 18 June 2026; Friday 19 to Sunday 21 June is the Dragon Boat Festival holiday.
@@ -73,7 +74,7 @@ def resolution_clock(page: Page, number: str, element_id: str):
 
 
 def sent_at(message) -> datetime:
-    return parsedate_to_datetime(message["Date"]).astimezone(timezone.utc)
+    return parsedate_to_datetime(message["Date"]).astimezone(UTC)
 
 
 def test_a_case_left_alone_over_the_dragon_boat_weekend_warns_breaches_escalates_and_mails_on_the_minute(

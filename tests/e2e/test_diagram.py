@@ -9,8 +9,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from complaints.registration import register
-from engine import queries
 from conftest import STANDARD
+from engine import queries
+
 from .conftest import ARTIFACTS, goto, sign_in, submit
 
 pytestmark = pytest.mark.e2e

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Page, Response, expect
 
 from conftest import COMPLAINT
+
 from .conftest import ARTIFACTS, goto, sign_in, submit
 from .test_complaint_journey import do_task, inbox_row, register_complaint
 

@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from conftest import GRADING
+
 from .conftest import ARTIFACTS, goto, sign_in, submit
 from .test_complaint_journey import claim, do_task, fill_task, register_complaint
 

@@ -8,7 +8,7 @@ import json
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -190,6 +190,6 @@ def test_an_anchor_elsewhere_starts_empty_and_the_database_tip_says_it_is_not_th
 
 def test_lines_keep_the_time_they_were_written(database, engine, acme, complaint_data):
     case_with_history(database, engine, acme, complaint_data)
-    moment = datetime(2026, 12, 7, 10, 0, tzinfo=timezone.utc)
+    moment = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
     engine.auditor.checkpoint(database.sessionmaker, moment)
     assert [a.at for a in engine.auditor.anchor.anchored().values()] == [moment]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -116,7 +116,7 @@ def unkeyed(prev_hash: str | None, event: dict) -> bytes:
     """The canonical content the unkeyed SHA-256 chain hashed (before migration 0008), written out here."""
     content = {name: event[name] for name in ("company_id", "instance_id", "seq", "type", "actor_id",
                                                "element_id", "task_id", "data")}
-    content["at"] = event["at"].astimezone(timezone.utc).isoformat(timespec="microseconds")
+    content["at"] = event["at"].astimezone(UTC).isoformat(timespec="microseconds")
     content["prev_hash"] = prev_hash
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 

@@ -3,7 +3,7 @@ computed on the company's calendar when the task opens, and a date (`today()`) o
 is read on the company's wall clock; lint accepts the business forms and names a malformed one."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from engine.errors import ProcessError
 from engine.publishing import publish
 from engine.records import InboxTask, Instance
-from engine.runtime import Engine
 from engine.restricted import deadline
+from engine.runtime import Engine
 from engine.validation import check_diagram
 from engine.views import Actor
 from engine.xmlload import DiagramError
@@ -24,7 +24,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def beijing(month: int, day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=SHANGHAI).astimezone(timezone.utc)
+    return datetime(2026, month, day, hour, minute, tzinfo=SHANGHAI).astimezone(UTC)
 
 
 def with_due_date(due: str) -> bytes:
@@ -62,7 +62,7 @@ def test_task_due_date_in_business_time_is_computed_on_the_companys_calendar(dat
     ("today()", beijing(3, 9, 23, 30), beijing(3, 9, 23, 59)),
     ("'2026-10-08'", beijing(9, 30, 10), beijing(10, 8, 23, 59)),  # a date: the end of that day here
     ("'2026-10-08T15:00'", beijing(9, 30, 10), beijing(10, 8, 15)),  # no time zone: the company's wall clock
-    ("'2026-10-08T15:00+00:00'", beijing(9, 30, 10), datetime(2026, 10, 8, 15, tzinfo=timezone.utc)),
+    ("'2026-10-08T15:00+00:00'", beijing(9, 30, 10), datetime(2026, 10, 8, 15, tzinfo=UTC)),
     ("deadline('2 working days')", beijing(9, 30, 10), beijing(10, 9, 10)),
 ])
 def test_task_due_date_as_a_date_or_a_local_time_is_on_the_companys_wall_clock(database, engine, acme, due, opened,

@@ -3,7 +3,7 @@ working periods, and both step over statutory holidays and onto adjusted working
 1–7 October off, Sunday 20 September and Saturday 10 October worked)."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,7 +16,7 @@ CHINA = china()
 
 def at(month: int, day: int, hour: int = 10, minute: int = 0, year: int = 2026) -> datetime:
     """A Beijing wall-clock time as the UTC moment Kesu stores."""
-    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI).astimezone(timezone.utc)
+    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI).astimezone(UTC)
 
 
 def test_china_preset_knows_2026s_holidays_and_adjusted_working_days():
@@ -79,8 +79,8 @@ def test_working_time_between_counts_time_left_and_time_overdue():
 
 def test_calendar_in_another_time_zone_keeps_its_own_wall_clock():
     berlin = BusinessCalendar("Europe/Berlin", holidays=frozenset({date(2026, 12, 25)}))
-    start = datetime(2026, 12, 24, 16, 0, tzinfo=ZoneInfo("Europe/Berlin")).astimezone(timezone.utc)
-    due = datetime(2026, 12, 28, 9, 0, tzinfo=ZoneInfo("Europe/Berlin")).astimezone(timezone.utc)
+    start = datetime(2026, 12, 24, 16, 0, tzinfo=ZoneInfo("Europe/Berlin")).astimezone(UTC)
+    due = datetime(2026, 12, 28, 9, 0, tzinfo=ZoneInfo("Europe/Berlin")).astimezone(UTC)
     assert berlin.add_working_hours(start, 2) == due
 
 

@@ -47,7 +47,7 @@ def table(rules: list[tuple[list[str], list[str]]], inputs: tuple[str, ...] = ("
         for r, (ins, outs) in enumerate(rules, 1))
     return (f'<?xml version="1.0" encoding="UTF-8"?><definitions xmlns="{DMN13}" id="defs_{key}" name="{key}" '
             f'namespace="http://kesu.test">{extra}<decision id="{key}" name="Sizes 大小"><decisionTable id="t_{key}" '
-            f'hitPolicy="{policy}">{columns}{rows}</decisionTable></decision></definitions>').encode("utf-8")
+            f'hitPolicy="{policy}">{columns}{rows}</decisionTable></decision></definitions>').encode()
 
 
 SIZES = table([([">= 100"], ['"big"']), (["< 100"], ['"small"'])])

@@ -12,7 +12,7 @@ import sys
 import textwrap
 import threading
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime, timezone
 
 import pytest
 
@@ -142,12 +142,12 @@ def test_memory_limit_applies_to_each_evaluation(engine):
 
 def test_today_now_and_deadline_in_an_evaluator_read_the_cases_calendar_and_step_time(engine):
     monday_to_thursday = BusinessCalendar("Europe/Berlin", weekdays=frozenset(range(4)))
-    step = datetime(2026, 3, 12, 23, 30, tzinfo=timezone.utc)  # Friday 00:30 in Berlin, not a working day there
+    step = datetime(2026, 3, 12, 23, 30, tzinfo=UTC)  # Friday 00:30 in Berlin, not a working day there
     context: dict = {}
     with calendar_of(lambda: monday_to_thursday, step), must_return_within(30):
         engine.script_engine.environment.execute('due = deadline("1 working day")\nday = today()\nat = now()',
                                                  context)
-    assert context == {"due": datetime(2026, 3, 15, 23, 30, tzinfo=timezone.utc),  # Monday 00:30 in Berlin
+    assert context == {"due": datetime(2026, 3, 15, 23, 30, tzinfo=UTC),  # Monday 00:30 in Berlin
                        "day": date(2026, 3, 13), "at": step}
 
 

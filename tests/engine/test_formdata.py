@@ -5,7 +5,6 @@ handler's `customer_caused`, the script's `callback_attempts`) must never get in
 """
 from __future__ import annotations
 
-
 import pytest
 import sqlalchemy as sa
 

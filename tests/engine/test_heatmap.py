@@ -2,7 +2,7 @@
 step that opened it to the step that finished it, what is still open, and how often each flow was taken."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from complaints.registration import register
 from engine.heatmap import Run, cached_trace, heatmap, trace
@@ -13,7 +13,7 @@ from test_replay import replay_case
 from test_rerun import alter, history
 from test_shipped_procedures import clock, engine  # noqa: F401 - fixtures: the engine on a fake clock
 
-T0 = datetime(2026, 3, 9, 2, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)
 HOUR = 3600.0
 
 

@@ -6,7 +6,6 @@ finished part on every save. The last test shows the tree does grow without that
 """
 from __future__ import annotations
 
-
 import sqlalchemy as sa
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState

@@ -4,7 +4,7 @@ duplicated, also when many employees register at the same moment.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from engine.records import Event, Instance, ProcessVersion
 from engine.runtime import Engine
 
 # 00:30 on 1 February in Shanghai, still 31 January in New York and in UTC
-FEB_1_SHANGHAI = datetime(2026, 1, 31, 16, 30, tzinfo=timezone.utc)
+FEB_1_SHANGHAI = datetime(2026, 1, 31, 16, 30, tzinfo=UTC)
 
 
 def engine_at(engine: Engine, now: datetime) -> Engine:
@@ -46,9 +46,9 @@ def test_numbers_are_sequential_per_month_in_the_company_time_zone(database):
         company_id = create_company(s, "Numbering Co").id
     assert numbers(database, company_id, FEB_1_SHANGHAI, "Asia/Shanghai", 3) == [
         "202602-0001", "202602-0002", "202602-0003"]
-    assert numbers(database, company_id, datetime(2026, 1, 31, 15, 59, 59, tzinfo=timezone.utc), "Asia/Shanghai") \
+    assert numbers(database, company_id, datetime(2026, 1, 31, 15, 59, 59, tzinfo=UTC), "Asia/Shanghai") \
         == ["202601-0001"]
-    assert numbers(database, company_id, datetime(2026, 3, 1, tzinfo=timezone.utc), "Asia/Shanghai", 2) == [
+    assert numbers(database, company_id, datetime(2026, 3, 1, tzinfo=UTC), "Asia/Shanghai", 2) == [
         "202603-0001", "202603-0002"]
     assert numbers(database, company_id, FEB_1_SHANGHAI, "Asia/Shanghai") == ["202602-0004"]
 

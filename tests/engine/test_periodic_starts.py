@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -54,7 +54,7 @@ def cases(database, company) -> list[tuple[str, int, str]]:
 
 
 def at(clock, moment: datetime) -> datetime:
-    clock.now = moment.astimezone(timezone.utc)
+    clock.now = moment.astimezone(UTC)
     return clock.now
 
 
@@ -70,9 +70,9 @@ def test_publishing_a_timer_started_procedure_schedules_it_and_the_worker_works_
 
     report = start_due(database, engine)  # 10:00 on 9 March in Shanghai: the first run is on 1 April
     assert (report.planned, report.cases) == ((row.id,), ())
-    assert schedule_of(database, acme).next_at == datetime(2026, 4, 1, 1, 0, tzinfo=timezone.utc)
+    assert schedule_of(database, acme).next_at == datetime(2026, 4, 1, 1, 0, tzinfo=UTC)
     with database.session() as s:
-        assert next_start(s) == datetime(2026, 4, 1, 1, 0, tzinfo=timezone.utc)
+        assert next_start(s) == datetime(2026, 4, 1, 1, 0, tzinfo=UTC)
 
 
 # -- starting runs -------------------------------------------------------------------------------------------------
@@ -254,7 +254,7 @@ def test_a_timer_start_event_must_be_the_only_start_event():
 
 def test_months_are_counted_from_the_first_run_so_month_ends_do_not_drift():
     runs = recurrence.parse("timeCycle", "R/2026-01-31T09:00:00+08:00/P1M")
-    moment, seen = datetime(2026, 1, 1, tzinfo=timezone.utc), []
+    moment, seen = datetime(2026, 1, 1, tzinfo=UTC), []
     for _ in range(4):
         moment = runs.following(moment, moment, china())
         seen.append(moment.astimezone(SHANGHAI).date().isoformat())
@@ -263,6 +263,18 @@ def test_months_are_counted_from_the_first_run_so_month_ends_do_not_drift():
 
 def test_a_date_time_without_offset_is_on_the_company_calendar():
     once = recurrence.parse("timeDate", "2026-12-01T09:00")
-    since = datetime(2026, 11, 1, tzinfo=timezone.utc)
-    assert once.following(since, since, china("Europe/Berlin")) == datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc)
-    assert once.following(datetime(2026, 12, 2, tzinfo=timezone.utc), since, china()) is None
+    since = datetime(2026, 11, 1, tzinfo=UTC)
+    assert once.following(since, since, china("Europe/Berlin")) == datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    assert once.following(datetime(2026, 12, 2, tzinfo=UTC), since, china()) is None
+
+
+@pytest.mark.parametrize("written", ["-P1D", "P1.5M", "P0.1Y1D"])
+def test_a_negative_period_or_a_fraction_of_a_month_is_no_schedule(written):
+    with pytest.raises(ValueError, match="not an ISO 8601 duration"):
+        recurrence.parse("timeDuration", written)
+
+
+def test_years_count_twelve_months_and_the_rest_is_added_after_the_months():
+    runs = recurrence.parse("timeCycle", "R/2024-02-29T09:00:00+08:00/P1Y1M1DT1H")
+    first = datetime(2024, 2, 29, 1, 0, tzinfo=UTC)
+    assert runs.following(first, first, china()) == datetime(2025, 3, 30, 2, 0, tzinfo=UTC)

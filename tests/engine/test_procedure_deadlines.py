@@ -7,7 +7,7 @@ Saturday 10 October worked in exchange.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,10 +20,29 @@ from engine.decisions import publish_decision
 from engine.records import InboxTask, Instance
 from engine.views import Actor
 from test_graded_procedure import NO_CLASS_FACTS, NO_GRADING_FACTS
-from test_shipped_procedures import (ANALYSED, ASSIGNED, CS, HANDLING, IMPLEMENTED, MANAGEMENT, MANAGER_APPROVES,
-                                     PLANNED, QUALITY, QUALITY_APPROVES, QUALITY_REJECTS, REGISTERED, UNSATISFIED,
-                                     S, Tick, clock, drive, engine, instance_row, open_tasks)  # noqa: F401 - fixtures
-from test_shipped_procedures import VALID as ECOMMERCE_VALID
+from test_shipped_procedures import (
+    ANALYSED,
+    ASSIGNED,
+    CS,
+    HANDLING,
+    IMPLEMENTED,
+    MANAGEMENT,
+    MANAGER_APPROVES,
+    PLANNED,
+    QUALITY,
+    QUALITY_APPROVES,
+    QUALITY_REJECTS,
+    REGISTERED,
+    UNSATISFIED,
+    VALID as ECOMMERCE_VALID,
+    S,  # noqa: F401 - fixtures
+    Tick,
+    clock,
+    drive,
+    engine,
+    instance_row,
+    open_tasks,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
@@ -31,7 +50,7 @@ HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 
 def beijing(month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
     """A Beijing wall-clock time in 2026 as the UTC moment Kesu stores."""
-    return datetime(2026, month, day, hour, minute, tzinfo=SHANGHAI).astimezone(timezone.utc)
+    return datetime(2026, month, day, hour, minute, tzinfo=SHANGHAI).astimezone(UTC)
 
 
 def due_dates(seen) -> dict[str, list[datetime | None]]:
@@ -82,11 +101,11 @@ def test_callback_follows_the_companys_own_time_zone(database, engine, clock, ac
     with database.session() as s:  # a company abroad: no calendar of its own, China's days in its time zone
         s.execute(sa.delete(CompanyCalendar).where(CompanyCalendar.company_id == acme.id))
         s.execute(sa.text("UPDATE companies SET timezone = 'America/New_York' WHERE id = :id"), {"id": acme.id})
-    clock.now = datetime(2026, 3, 10, 2, 0, tzinfo=timezone.utc)  # 22:00 on the 9th in New York, the 10th elsewhere
+    clock.now = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)  # 22:00 on the 9th in New York, the 10th elsewhere
     _, seen = drive(database, engine, clock, acme, complaint_data, "complaint_ecommerce", [
         REGISTERED, ECOMMERCE_VALID, ASSIGNED, ANALYSED, PLANNED, QUALITY_APPROVES, MANAGER_APPROVES, IMPLEMENTED,
         S("callback", QUALITY, {"satisfied": True})])
-    assert due_dates(seen)["callback"] == [datetime(2026, 3, 10, 3, 59, tzinfo=timezone.utc)]  # 23:59 EDT on the 9th
+    assert due_dates(seen)["callback"] == [datetime(2026, 3, 10, 3, 59, tzinfo=UTC)]  # 23:59 EDT on the 9th
 
 
 def test_week_without_closure_is_seven_calendar_days_over_the_holiday(database, engine, clock, acme,

@@ -16,12 +16,18 @@ from engine.records import Event, InboxTask, Instance, ProcessVersion
 from engine.rerun import rerun
 from engine.views import Actor
 from test_loops import INTAKE, REOPEN_ROUND, SATISFIED, complete
-from test_migration import move, publish_version, start
-from test_migration import complete as complete_element
-from test_sandbox import scripted, start_scripted
+from test_migration import complete as complete_element, move, publish_version, start
 from test_procedure_deadlines import DAY, HANDLED, graded, to_handling
-from test_shipped_procedures import (MANAGEMENT, PATHS, S, Tick, clock, drive,  # noqa: F401 - fixtures: the engine
-                                     engine)  # on a fake clock
+from test_sandbox import scripted, start_scripted
+from test_shipped_procedures import (  # noqa: F401 - fixtures: the engine
+    MANAGEMENT,
+    PATHS,
+    S,
+    Tick,
+    clock,
+    drive,
+    engine,  # on a fake clock
+)
 
 ANALYSE, REPLY, _ = REOPEN_ROUND
 

@@ -26,8 +26,7 @@ from engine.sandbox import SandboxScriptEngine
 from engine.specs import compile_process, content_hash
 from engine.validation import check_diagram
 from engine.xmlload import DiagramError, load_xml
-from sandboxing import (RAISED, evaluator_pids, killing_the_busy_evaluator, must_return_within, scripted,
-                        start_scripted)
+from sandboxing import RAISED, evaluator_pids, killing_the_busy_evaluator, must_return_within, scripted, start_scripted
 
 DIAGRAMS = Path(__file__).parent / "diagrams"
 GROUPS = ("Customer Service", "Handling Department", "Quality", "Management")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -30,7 +30,7 @@ from engine.views import Actor, TaskView
 PROCESSES = ROOT / "processes"
 CS, HANDLING, QUALITY, MANAGEMENT = demo.GROUPS
 WORKER = {CS: "service", HANDLING: "handler", QUALITY: "quality", MANAGEMENT: "manager"}
-START = datetime(2026, 3, 9, 2, 0, tzinfo=timezone.utc)  # 10:00 on a Monday in Shanghai
+START = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)  # 10:00 on a Monday in Shanghai
 
 
 class Clock:
@@ -52,7 +52,7 @@ def clock(monkeypatch) -> Clock:
     class FakeDatetime(datetime):
         @classmethod
         def now(cls, tz=None):
-            return fake.now.astimezone(tz or timezone.utc)
+            return fake.now.astimezone(tz or UTC)
 
     monkeypatch.setattr(timer, "datetime", FakeDatetime)  # the timers' and the sandbox's only source of the time
     return fake
@@ -298,7 +298,7 @@ def test_ecommerce_time_limits_are_the_tasks_due_dates(database, engine, clock, 
     day = timedelta(days=1)
     assert (due["register_appeal"], due["check_validity"], due["plan"]) == (None, START + day, START + day)
     assert due["approve_quality"] == START + 3 * day  # the quality lead reports within 3 days
-    assert due["callback"] == datetime(2026, 3, 9, 15, 59, tzinfo=timezone.utc)  # 23:59 that day in Shanghai
+    assert due["callback"] == datetime(2026, 3, 9, 15, 59, tzinfo=UTC)  # 23:59 that day in Shanghai
 
 
 def test_qp07_special_complaints_come_first_in_the_inboxes(database, engine, clock, acme, complaint_data):

@@ -6,7 +6,7 @@ The diagram (diagrams/sla_case.bpmn): grade (Customer Service) → ask_customer 
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -16,9 +16,9 @@ from SpiffWorkflow.bpmn.specs.event_definitions import timer
 from complaints import sla
 from complaints.sla import SlaClock, SlaPolicy
 from engine.publishing import publish
+from engine.records import Event, InboxTask, Instance
 from engine.replay import replay
 from engine.rerun import rerun
-from engine.records import Event, InboxTask, Instance
 from engine.runtime import Engine
 from notifications.models import Notification
 
@@ -32,7 +32,7 @@ BEFORE_HOLIDAY = datetime(2026, 9, 30, 10, 0, tzinfo=SHANGHAI)
 
 class Clock:
     def __init__(self, now: datetime) -> None:
-        self.now = now.astimezone(timezone.utc)
+        self.now = now.astimezone(UTC)
 
     def __call__(self) -> datetime:
         return self.now
@@ -45,7 +45,7 @@ def clock(monkeypatch) -> Clock:
     class FakeDatetime(datetime):
         @classmethod
         def now(cls, tz=None):
-            return fake.now.astimezone(tz or timezone.utc)
+            return fake.now.astimezone(tz or UTC)
 
     monkeypatch.setattr(timer, "datetime", FakeDatetime)
     return fake
@@ -236,7 +236,7 @@ def test_clocks_stop_while_the_customer_is_waited_for_and_the_deadline_moves_by_
     assert (paused.status, paused.check_at) == ("paused", None)
     assert sla.check_clocks(database.sessionmaker, engine, paused.due_at + timedelta(days=3)) == 0  # not while paused
 
-    clock.now = datetime(2026, 10, 8, 11, 0, tzinfo=SHANGHAI).astimezone(timezone.utc)  # 9 working hours later
+    clock.now = datetime(2026, 10, 8, 11, 0, tzinfo=SHANGHAI).astimezone(UTC)  # 9 working hours later
     complete(database, engine, acme, "service", case, "ask_customer")
     resumed = clocks(database, case)["resolution"]
     assert resumed.status == "running"
@@ -255,7 +255,7 @@ def test_closing_the_case_meets_the_clock_and_a_reopen_tells_everyone_who_worked
     assert notified(database, case) == [("reopened", "handler"), ("reopened", "service2")]  # not the caller
     assert clocks(database, case)["resolution"].status == "running"
 
-    clock.now = datetime(2026, 10, 14, 9, 0, tzinfo=SHANGHAI).astimezone(timezone.utc)  # after the deadline
+    clock.now = datetime(2026, 10, 14, 9, 0, tzinfo=SHANGHAI).astimezone(UTC)  # after the deadline
     complete(database, engine, acme, "handler", case, "handle")
     complete(database, engine, acme, "service", case, "callback", {"satisfied": True})
     closed = clocks(database, case)["resolution"]

@@ -7,7 +7,7 @@ handle_overdue → escalate (Management) → end_escalated; handle → pause (ti
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -61,7 +61,7 @@ def pending_timers(database, engine, instance_id: int) -> dict[str, datetime]:
 
 def wait_until(due: datetime) -> None:
     """Sleep until a short timer is due (the tests use one-second timers)."""
-    time.sleep(max(0.0, (due - datetime.now(timezone.utc)).total_seconds()) + 0.05)
+    time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 0.05)
 
 
 def fire(database, engine, acme, instance_id: int) -> None:

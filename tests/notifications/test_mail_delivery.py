@@ -3,7 +3,7 @@ language and the company's time zone, as each user chose; a daily digest once pe
 and nothing lost when the mail server is away or refuses."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta, timezone
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
@@ -20,7 +20,7 @@ from test_notify import open_task, start_relay
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TASK = {"": "Review the reply", "zh_Hans": "审核答复", "zh_Hant": "審核答覆"}
-DUE = datetime(2031, 3, 4, 9, 30, tzinfo=timezone.utc)  # 17:30 in Shanghai
+DUE = datetime(2031, 3, 4, 9, 30, tzinfo=UTC)  # 17:30 in Shanghai
 
 
 @pytest.fixture()
@@ -181,7 +181,7 @@ def next_eight_oclock(after: datetime) -> datetime:
     """The first 08:00 Shanghai time after `after`, in UTC."""
     local = after.astimezone(SHANGHAI)
     day = local.date() if local.time() < time(8) else local.date() + timedelta(days=1)
-    return datetime.combine(day, time(8), SHANGHAI).astimezone(timezone.utc)
+    return datetime.combine(day, time(8), SHANGHAI).astimezone(UTC)
 
 
 def test_the_digest_goes_once_a_day_from_eight_oclock_shanghai_time(post, database, engine, acme, mailbox):

@@ -5,13 +5,12 @@ from __future__ import annotations
 import html
 import json
 import re
-from datetime import datetime, timezone
+from dataclasses import replace
+from datetime import UTC, datetime, timezone
 
 import pytest
-from flask import session
 import sqlalchemy as sa
-
-from dataclasses import replace
+from flask import session
 
 from complaints.models import Complaint
 from conftest import COMPLAINT, GRADING, GROUPS, STANDARD, tamper
@@ -27,7 +26,7 @@ INVALID = [("check_validity", "service", {"valid": False}), ("reply_invalid", "s
 
 
 def utc(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def case(database, company, api, answers=(), category: str = "product_quality", registered: str | None = None) -> int:

@@ -5,7 +5,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -16,9 +16,9 @@ from complaints import sla
 from complaints.models import Complaint
 from complaints.registration import register
 from complaints.sla import SlaClock
+from conftest import AUDIT_KEY, ROOT, count, tamper
 from db import Database
 from demo import DECISION_TABLES, SHIPPED, SLA_POLICIES
-from conftest import AUDIT_KEY, ROOT, count, tamper
 from engine.records import DecisionVersion, Event, Instance, ProcessVersion
 from engine.rerun import rerun
 
@@ -225,7 +225,7 @@ def test_audit_verify_refuses_an_unknown_company_or_instance(database, kesu):
     assert (result.exit_code, "no instance 999999" in result.output) == (1, True)
 
 
-CHECKPOINT = datetime(2026, 12, 7, 10, 0, tzinfo=timezone.utc)
+CHECKPOINT = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
 
 
 def anchored_then_cut(database, engine, company, complaint_data, removed: int) -> tuple[int, str, int]:

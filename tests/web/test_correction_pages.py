@@ -7,8 +7,8 @@ import html
 import pytest
 import sqlalchemy as sa
 
-from conftest import GRADING, GROUPS
 from complaints.models import Complaint
+from conftest import GRADING, GROUPS
 from engine.publishing import publish
 from engine.records import Event, Instance
 from test_isolation import FRAGILE

@@ -37,8 +37,20 @@ from app import create_app
 from auth.calendars import CompanyCalendar
 from complaints import sla
 from complaints.registration import FIELDS as REGISTRATION_FIELDS, sample_values
-from conftest import (COMPLAINT, GRADING, GRADING_TABLE, GROUPS, PASSWORD, ROOT, STANDARD, Api, Browser,
-                      cheap_password_hash, empty, make_company)
+from conftest import (
+    COMPLAINT,
+    GRADING,
+    GRADING_TABLE,
+    GROUPS,
+    PASSWORD,
+    ROOT,
+    STANDARD,
+    Api,
+    Browser,
+    cheap_password_hash,
+    empty,
+    make_company,
+)
 from db import Database, utcnow
 from engine.drafts import save_draft
 from engine.publishing import trial_version

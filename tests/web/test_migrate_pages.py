@@ -4,7 +4,6 @@ from __future__ import annotations
 import html
 import re
 
-
 from conftest import GROUPS, STANDARD
 from engine.publishing import publish
 from engine.records import Instance

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import lxml.html
@@ -23,16 +23,40 @@ from conftest import ROOT
 from engine.decisions import publish_decision
 from engine.periodic import start_due
 from engine.records import Instance
-from test_graded_procedure import ACCEPTED, CLASS_A, GM_OK, HANDLE, LEVEL_1, REPORT, REVIEW_OK, REVIEW_REJECTS
-from test_graded_procedure import PATHS as GRADED_PATHS, S as graded_row, VALID as GRADED_VALID
+from test_graded_procedure import (
+    ACCEPTED,
+    CLASS_A,
+    GM_OK,
+    HANDLE,
+    LEVEL_1,
+    PATHS as GRADED_PATHS,
+    REPORT,
+    REVIEW_OK,
+    REVIEW_REJECTS,
+    VALID as GRADED_VALID,
+    S as graded_row,
+)
 from test_pages import claim, complete, inbox, instance_id, register, task_on, text
 from test_procedure_deadlines import drive_on
 from test_procedures import upload
 from test_registration_and_routing import publish_more
 from test_shipped_procedures import PATHS as SHIPPED_PATHS, Tick, clock, history  # noqa: F401 - clock: a fixture
-from test_standard_procedure import (ASSIGN, GRADE, MANAGER_REJECTS, NO_VISIT, PLAN, QUALITY_APPROVES, QUALITY_REJECTS,
-                                     VALID, WORKER)
-from test_standard_procedure import HANDLING, MANAGEMENT, PATHS as STANDARD_PATHS, QUALITY, S
+from test_standard_procedure import (
+    ASSIGN,
+    GRADE,
+    HANDLING,
+    MANAGEMENT,
+    MANAGER_REJECTS,
+    NO_VISIT,
+    PATHS as STANDARD_PATHS,
+    PLAN,
+    QUALITY,
+    QUALITY_APPROVES,
+    QUALITY_REJECTS,
+    VALID,
+    WORKER,
+    S,
+)
 
 DAY = timedelta(days=1)
 
@@ -260,7 +284,7 @@ REPORTED = S("write_report", QUALITY, {"report_month": "2026-03", "complaints_re
 def test_scheduled_monthly_report_form_opens_empty_and_files_the_report(database, engine, on_the_clock, acme, people):
     publish_more(database, acme, "supervision_monthly.bpmn")
     start_due(database, engine)  # works out the first run: 1 April, 09:00 in Shanghai
-    on_the_clock.now = datetime(2026, 4, 1, 1, 0, tzinfo=timezone.utc)
+    on_the_clock.now = datetime(2026, 4, 1, 1, 0, tzinfo=UTC)
     [case] = start_due(database, engine).cases
     quality = people["quality"]
     page = quality.get(f"/tasks/{task_on(quality, 'write_report')}").get_data(as_text=True)

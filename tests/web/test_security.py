@@ -12,12 +12,11 @@ from werkzeug.security import check_password_hash
 
 import config
 from app import create_app
-from conftest import AUDIT_KEY
 from auth import tokens
 from auth.accounts import create_user
 from auth.models import ApiToken, Company as CompanyRow, User
 from complaints.models import Complaint
-from conftest import PASSWORD, count
+from conftest import AUDIT_KEY, PASSWORD, count
 from engine.records import Event
 
 

@@ -3,13 +3,12 @@ defaults a diagram declares, read-only fields, and date fields whose value a scr
 diagram drawn in Camunda Modeler that the walks publish."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 
 from test_pages import claim, complete, task_on, text
-from test_procedure_walks import (FOREIGN, PLANNED, REJECTED, clock, form_values, on_the_clock,  # noqa: F401 - fixtures
-                                  people, register_on, walk)
+from test_procedure_walks import FOREIGN, PLANNED, REJECTED, clock, form_values, on_the_clock, people, register_on, walk  # noqa: F401 - fixtures
 from test_procedures import upload
 
 PLAN_FIELDS = {
@@ -109,7 +108,7 @@ def test_read_only_field_shows_the_case_value_and_never_blocks_the_task(
 
 def test_date_field_holding_a_moment_shows_the_companys_local_date(
         database, engine, on_the_clock, acme, people, publish_variant, complaint_data):
-    on_the_clock.now = datetime(2026, 3, 9, 23, 0, tzinfo=timezone.utc)  # 07:00 on 10 March in Shanghai
+    on_the_clock.now = datetime(2026, 3, 9, 23, 0, tzinfo=UTC)  # 07:00 on 10 March in Shanghai
     publish_variant(variant(*with_script_before_plan('rework_date = deadline("P1D")')))
     register_on(people, "Process_rework", complaint_data)
     assert plan_page(people)["rework_date"] == "2026-03-11"  # 10 March 23:00 in UTC

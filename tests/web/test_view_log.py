@@ -3,13 +3,13 @@ admins and auditors, never crossing companies."""
 from __future__ import annotations
 
 import html
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 import sqlalchemy as sa
 from flask import render_template_string, session
 
-from complaints.viewlog import CaseView, ViewLog, Viewing, record_view, views_of
+from complaints.viewlog import CaseView, Viewing, ViewLog, record_view, views_of
 from conftest import count
 from db import utcnow
 from test_audit_pages import registered
@@ -58,7 +58,7 @@ def test_the_evidence_pack_lists_who_viewed_the_case_newest_first(database, acme
     auditor.get(f"/complaints/{case}")
     pack = auditor.get(f"/complaints/{case}/evidence.json").get_json()
     assert [(v["who"], v["page"]) for v in pack["views"]] == [("Auditor", "evidence.json"), ("Auditor", "complaint")]
-    assert all(datetime.fromisoformat(v["at"]).tzinfo == timezone.utc for v in pack["views"])
+    assert all(datetime.fromisoformat(v["at"]).tzinfo == UTC for v in pack["views"])
     page = html.unescape(in_english(login(acme.email("admin"))).get(f"/complaints/{case}/evidence")
                          .get_data(as_text=True))
     assert "Viewed by auditors" in page and page.count("<td>Auditor</td>") == 2  # the admin's view is not kept
@@ -92,7 +92,7 @@ def test_the_log_gives_the_total_and_the_latest_views_with_names(database, acme,
 
 
 def test_the_partial_says_how_many_views_there_are_beyond_those_shown(app):
-    shown = [Viewing(datetime(2026, 3, 1, 1, 30, tzinfo=timezone.utc), "Auditor", "evidence")]
+    shown = [Viewing(datetime(2026, 3, 1, 1, 30, tzinfo=UTC), "Auditor", "evidence")]
     partial = '{% include "complaints/_views.html" %}'
     with app.test_request_context():
         session["lang"] = "en"

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -52,7 +52,7 @@ def wait_until_due(database, cases: list[int]) -> datetime:
     """Sleep until the cases' timers are due (the tests use one-second timers); returns the latest due time."""
     with database.session() as s:
         due = s.scalar(sa.select(sa.func.max(Instance.next_timer_at)).where(Instance.id.in_(cases)))
-    time.sleep(max(0.0, (due - datetime.now(timezone.utc)).total_seconds()) + 0.05)
+    time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 0.05)
     return due
 
 
@@ -179,7 +179,7 @@ def test_embedded_worker_fires_a_timer_within_two_seconds_of_its_due_time(databa
         [case] = start_cases(database, engine, acme, "PT2S")
         due = instance(database, case).next_timer_at
         assert eventually(lambda: fired(database, case) == 1, timeout=6)
-        seen = datetime.now(timezone.utc)
+        seen = datetime.now(UTC)
     finally:
         worker.stop()
     assert (seen - due).total_seconds() < 2.0
