@@ -5,7 +5,6 @@ from typing import Any
 
 from engine import N_
 
-
 CHANNELS: dict[str, str] = {
     "phone": N_("Phone"),
     "in_store": N_("In store"),

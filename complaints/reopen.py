@@ -13,7 +13,7 @@ def on_step(session: Session, outcome: StepOutcome) -> None:
     """Everyone who worked on a case the customer sent back hears of it (test runs tell nobody)."""
     if outcome.instance.sandbox or not outcome.reopened:
         return
-    workers = set(session.scalars(sa.select(Event.actor_id).where(
-        Event.instance_id == outcome.instance.id, Event.type == "task_completed", Event.actor_id.is_not(None))))
+    workers = {actor_id for actor_id in session.scalars(sa.select(Event.actor_id).where(
+        Event.instance_id == outcome.instance.id, Event.type == "task_completed")) if actor_id is not None}
     notify(session, outcome.instance.company_id, workers - {outcome.actor_id}, "reopened",
            instance_id=outcome.instance.id, params={"number": outcome.instance.business_key})

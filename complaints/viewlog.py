@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from auth.models import Role, User
-from complaints.choices import N_
 from db import Base, UTCDateTime, utcnow
+from engine import N_
 from engine.records import make_append_only
 
 PAGES: dict[str, str] = {

@@ -108,6 +108,6 @@ def run_pass(jobs: Sequence[Job], now: datetime, poll: float) -> float:
     for job in jobs:
         try:
             delays.append(job(now, poll))
-        except Exception:  # noqa: BLE001 - the worker outlives a database restart or a mail server outage
+        except Exception:
             log.exception("worker job %s failed", getattr(job, "__qualname__", job))
     return min(delays)

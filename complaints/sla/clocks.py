@@ -50,7 +50,7 @@ def _follow(session: Session, clock: SlaClock | None, kind: str, slot: Slot | No
     policy = session.get(SlaPolicy, slot.id) if slot is not None else None  # mostly the clock's own: no query
     target = policy.target(kind) if policy else ""
     if clock is None:
-        if not target:
+        if policy is None or not target:
             return
         clock = SlaClock(company_id=outcome.instance.company_id, instance_id=outcome.instance.id, kind=kind,
                          started_at=outcome.instance.created_at, paused_seconds=0.0)

@@ -40,8 +40,8 @@ def escalations_for(session: Session, company_id: int, groups: Iterable[str]) ->
 def acknowledge(session: Session, engine: Engine, clock: SlaClock, user_id: int, text: str, now: datetime) -> None:
     """The next level up records what it did about a breach, in the case's history; the escalation leaves its
     inbox."""
-    instance = session.scalar(sa.select(Instance).where(Instance.id == clock.instance_id)
-                              .with_for_update(of=Instance.__table__))  # the case first, as steps take them
+    instance = session.execute(sa.select(Instance).where(Instance.id == clock.instance_id)
+                               .with_for_update(of=Instance.__table__)).scalar_one()  # the case first, as steps do
     clock.acknowledged_by_id, clock.acknowledged_at, clock.acknowledgement = user_id, now, text
     try:
         session.flush()

@@ -65,7 +65,7 @@ class SlaClock(Base):
     lock_version: Mapped[int] = mapped_column(default=1)  # a step and the worker may change one clock at once
 
     policy: Mapped[SlaPolicy] = relationship(lazy="joined")
-    __mapper_args__ = {"version_id_col": lock_version}
+    __mapper_args__ = {"version_id_col": lock_version}  # noqa: RUF012 - read once, when SQLAlchemy maps the class
 
     @property
     def status(self) -> str:

@@ -48,7 +48,8 @@ class Measure:
         if business is not None:
             return business.after(start, self.calendar)
         duration = TimerEventDefinition.parse_iso_duration(self.target)
-        return start + TimerEventDefinition.get_timedelta_from_start(duration, start)
+        length: timedelta = TimerEventDefinition.get_timedelta_from_start(duration, start)
+        return start + length
 
     def between(self, start: datetime, end: datetime) -> float:
         if self.business:
