@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -39,6 +40,14 @@ class UTCDateTime(sa.types.TypeDecorator):
 
     def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+S = TypeVar("S", bound="sa.Select[Any] | sa.Update | sa.Delete")
+
+
+def in_company(statement: S, company_id: int, *models: Any) -> S:
+    """`statement` limited to one company's rows of each of `models`: how every query module scopes by company."""
+    return statement.where(*(model.company_id == company_id for model in models))
 
 
 def utcnow() -> datetime:
