@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from auth.directory import actor_for, names_by_email
 from auth.models import Role
-from complaints.viewlog import SEES_VIEWS, ViewLog, views_of
+from complaints.viewlog import SEES_VIEWS, ViewLog, record_view, recorded, views_of
 from db import Database
 from engine.errors import ProcessError
 from engine.records import Event
@@ -123,3 +123,9 @@ def view_log(instance_id: int, limit: int | None = 50) -> ViewLog | None:
     if current_user.role not in SEES_VIEWS:
         return None
     return views_of(db(), current_user.company_id, instance_id, limit)
+
+
+def record_viewing(instance_id: int, page: str) -> None:
+    """Put an auditor's opening of a case page on record, committed before the page is built (others': nothing)."""
+    if recorded(current_user):
+        perform(lambda s: record_view(s, current_user, instance_id, page))
