@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -25,7 +25,7 @@ class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class UTCDateTime(sa.types.TypeDecorator):
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
     """Stores aware datetimes as naive UTC and gives them back aware, on every backend."""
 
     impl = sa.DateTime
@@ -42,7 +42,13 @@ class UTCDateTime(sa.types.TypeDecorator):
         return None if value is None else value.replace(tzinfo=timezone.utc)
 
 
-S = TypeVar("S", bound="sa.Select[Any] | sa.Update | sa.Delete")
+class Filterable(Protocol):
+    """A statement a WHERE clause can be added to: select, update, delete."""
+
+    def where(self, *whereclause: Any) -> Self: ...
+
+
+S = TypeVar("S", bound=Filterable)
 
 
 def in_company(statement: S, company_id: int, *models: Any) -> S:
@@ -77,7 +83,7 @@ def unavailable(error: BaseException) -> bool:
     return code is None or code & 0xFF in SQLITE_UNAVAILABLE
 
 
-def _tune_sqlite(dbapi_connection, _record) -> None:
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     """Foreign keys on, WAL for concurrent readers, and a wait instead of 'database is locked'.
 
     Writes begin IMMEDIATE: a deferred transaction that must upgrade to a writer after another writer
@@ -99,7 +105,7 @@ class Database:
 
     def __init__(self, url: str, echo: bool = False) -> None:
         self.url = url
-        options: dict = {"echo": echo}
+        options: dict[str, Any] = {"echo": echo}
         if url.startswith("sqlite"):
             options["connect_args"] = {"check_same_thread": False, "timeout": 10}
         else:

@@ -37,7 +37,8 @@ class Filters:
 def complaint_list(session: Session, company_id: int, status: str | None = None, page: int = 1) -> list[Complaint]:
     """Newest first, optionally only those with one instance status."""
     query = (in_company(sa.select(Complaint), company_id, Complaint)
-             .join(Instance, Instance.id == Complaint.instance_id).order_by(Complaint.registered_at.desc(), Complaint.id.desc()))
+             .join(Instance, Instance.id == Complaint.instance_id)
+             .order_by(Complaint.registered_at.desc(), Complaint.id.desc()))
     if status:
         query = query.where(Instance.status == status)
     return list(session.scalars(query.limit(PAGE_SIZE).offset((max(page, 1) - 1) * PAGE_SIZE)))
@@ -54,7 +55,9 @@ def complaint_for_instance(session: Session, company_id: int, instance_id: int) 
 def complaint_instances(session: Session, instance_ids: Iterable[int]) -> set[int]:
     """Which of the cases are complaints (a scheduled job's case, a monthly report say, is not)."""
     ids = set(instance_ids)
-    return set(session.scalars(sa.select(Complaint.instance_id).where(Complaint.instance_id.in_(ids)))) if ids else set()
+    if not ids:
+        return set()
+    return set(session.scalars(sa.select(Complaint.instance_id).where(Complaint.instance_id.in_(ids))))
 
 
 def _utc(day: date, zone: str) -> datetime:

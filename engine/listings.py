@@ -22,7 +22,7 @@ def published_versions(session: Session, company_id: int) -> list[ProcessVersion
                                 .order_by(ProcessVersion.process_key, ProcessVersion.version.desc())))
 
 
-def procedure_versions(session: Session, company_id: int, key: str) -> dict[int, ProcessVersion]:
+def procedure_versions(session: Session, company_id: int, key: str) -> dict[int | None, ProcessVersion]:
     """One procedure's published versions by number, newest first."""
     return {v.version: v for v in session.scalars(
         in_company(sa.select(ProcessVersion), company_id, ProcessVersion)

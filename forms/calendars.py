@@ -3,6 +3,7 @@ the error and everything typed stays."""
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from datetime import date, datetime, time
 from zoneinfo import available_timezones
 
@@ -54,7 +55,7 @@ def _periods(text: str) -> tuple[tuple[time, time], ...]:
             raise ValueError(_("The period “%(period)s” ends before it starts.", period=piece))
         periods.append((start, end))
     periods.sort()
-    for (start, end), (later_start, later_end) in zip(periods, periods[1:]):
+    for (start, end), (later_start, later_end) in pairwise(periods):
         if end > later_start:
             raise ValueError(_("The periods %(first)s and %(second)s overlap.",
                                first=f"{_hhmm(start)}-{_hhmm(end)}", second=f"{_hhmm(later_start)}-{_hhmm(later_end)}"))

@@ -39,7 +39,8 @@ class PolicyForm(FlaskForm):
     category = SelectField(_l("Category"))
     response_target = StringField(_l("Respond within"), [Length(max=64), _check_target], description=TARGET_HINT)
     resolution_target = StringField(_l("Resolve within"), [Length(max=64), _check_target], description=TARGET_HINT)
-    warn_percent = IntegerField(_l("Warn at (percent of the target)"), [InputRequired(), NumberRange(1, 99)], default=80)
+    warn_percent = IntegerField(_l("Warn at (percent of the target)"), [InputRequired(), NumberRange(1, 99)],
+                                default=80)
     escalate_to = SelectField(_l("On a breach, escalate to"))
     note = TextAreaField(_l("What changed and why"), [DataRequired(), Length(max=2000)])
 

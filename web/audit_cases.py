@@ -94,7 +94,7 @@ def index():
         payload=_payload(result, diagram, locale))
 
 
-def _scope(asked: Filters, newest: dict[str, ProcessVersion]) -> tuple[Filters, dict[int, ProcessVersion]]:
+def _scope(asked: Filters, newest: dict[str, ProcessVersion]) -> tuple[Filters, dict[int | None, ProcessVersion]]:
     """The procedure asked for (else the standard one, else the first) and one of its versions or all, with the
     procedure's published versions."""
     procedure = asked.procedure if asked.procedure in newest else (
