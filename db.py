@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -26,7 +26,7 @@ class Base(DeclarativeBase):
     __table__: ClassVar[sa.Table]  # every model maps one table (SQLAlchemy types it as any FromClause)
 
 
-class UTCDateTime(sa.types.TypeDecorator):
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
     """Stores aware datetimes as naive UTC and gives them back aware, on every backend."""
 
     impl = sa.DateTime
@@ -41,6 +41,20 @@ class UTCDateTime(sa.types.TypeDecorator):
 
     def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Filterable(Protocol):
+    """A statement a WHERE clause can be added to: select, update, delete."""
+
+    def where(self, *whereclause: Any) -> Self: ...
+
+
+S = TypeVar("S", bound=Filterable)
+
+
+def in_company(statement: S, company_id: int, *models: Any) -> S:
+    """`statement` limited to one company's rows of each of `models`: how every query module scopes by company."""
+    return statement.where(*(model.company_id == company_id for model in models))
 
 
 def utcnow() -> datetime:
@@ -70,7 +84,7 @@ def unavailable(error: BaseException) -> bool:
     return code is None or code & 0xFF in SQLITE_UNAVAILABLE
 
 
-def _tune_sqlite(dbapi_connection, _record) -> None:
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     """Foreign keys on, WAL for concurrent readers, and a wait instead of 'database is locked'.
 
     Writes begin IMMEDIATE: a deferred transaction that must upgrade to a writer after another writer
@@ -92,7 +106,7 @@ class Database:
 
     def __init__(self, url: str, echo: bool = False) -> None:
         self.url = url
-        options: dict = {"echo": echo}
+        options: dict[str, Any] = {"echo": echo}
         if url.startswith("sqlite"):
             options["connect_args"] = {"check_same_thread": False, "timeout": 10}
         else:

@@ -88,3 +88,8 @@ def change_password(session: Session, user_id: int, current: str, new: str) -> b
         raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
     user.set_password(new)
     return True
+
+
+def choose_language(session: Session, user_id: int, locale: str) -> None:
+    """Remember the language the user picked, for their next sign-in."""
+    session.get(User, user_id).locale = locale

@@ -4,6 +4,7 @@ China's calendar (engine.calendar.china)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
@@ -107,6 +108,62 @@ def make_default(session: Session, calendar: CompanyCalendar) -> None:
     session.execute(sa.update(CompanyCalendar).where(CompanyCalendar.company_id == calendar.company_id,
                                                      CompanyCalendar.id != calendar.id).values(is_default=False))
     calendar.is_default = True
+
+
+# -- what an admin changes (each in the caller's unit of work) -------------------------------------------------
+
+@dataclass(frozen=True)
+class CalendarSettings:
+    """What an admin sets on a calendar's form: name, time zone, working periods and weekdays, special days."""
+
+    name: str
+    timezone: str
+    periods: tuple[tuple[time, time], ...]
+    weekdays: tuple[int, ...]
+    holidays: dict[date, str]
+    workdays: dict[date, str]
+
+
+def save_calendar(session: Session, company_id: int, calendar_id: int | None, settings: CalendarSettings,
+                  user_id: int) -> CompanyCalendar:
+    """Create a calendar of the company (`calendar_id` None) or change one of its calendars."""
+    calendar = _owned(session, company_id, calendar_id) if calendar_id else CompanyCalendar(company_id=company_id)
+    calendar.name, calendar.timezone, calendar.weekdays = settings.name, settings.timezone, list(settings.weekdays)
+    calendar.set_periods(settings.periods)
+    calendar.set_days(settings.holidays, settings.workdays)
+    _touch(session, calendar, user_id)
+    return calendar
+
+
+def fill_in_china_year(session: Session, company_id: int, calendar_id: int, year: int,
+                       user_id: int) -> CompanyCalendar:
+    """Add mainland China's official days of `year` to one of the company's calendars."""
+    calendar = _owned(session, company_id, calendar_id)
+    add_china_year(calendar, year)
+    _touch(session, calendar, user_id)
+    return calendar
+
+
+def set_default(session: Session, company_id: int, calendar_id: int, user_id: int) -> CompanyCalendar:
+    """Make one of the company's calendars the one due dates are counted on."""
+    calendar = _owned(session, company_id, calendar_id)
+    make_default(session, calendar)
+    _touch(session, calendar, user_id)
+    return calendar
+
+
+def _owned(session: Session, company_id: int, calendar_id: int) -> CompanyCalendar:
+    """The company's calendar; the pages look it up first, so another company's id is a programming error."""
+    calendar = session.get(CompanyCalendar, calendar_id)
+    if calendar is None or calendar.company_id != company_id:
+        raise LookupError(f"calendar {calendar_id} is not the company's")
+    return calendar
+
+
+def _touch(session: Session, calendar: CompanyCalendar, user_id: int) -> None:
+    """Mark the calendar changed, so the engine's cached copy of it is rebuilt."""
+    calendar.updated_at, calendar.updated_by_id = utcnow(), user_id
+    session.add(calendar)
 
 
 # -- what an admin sees of a calendar -------------------------------------------------------------------------

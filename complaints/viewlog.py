@@ -60,20 +60,19 @@ class ViewLog(NamedTuple):
     latest: list[Viewing]  # newest first
 
 
-def record_view(session: Session, user: User, instance_id: int, page: str) -> None:
-    """Record an auditor opening a page of a case (others' views are not kept), committed before the page is built.
+def recorded(user: User) -> bool:
+    """Whether the views of `user` are kept: an auditor's are; others' are not."""
+    return user.role == Role.AUDITOR
 
-    Committed at once, so nothing the page does afterwards can take the record back; a write that fails is rolled
-    back so the session can still serve the error page, and raises: a page whose viewing is not on record is not shown.
+
+def record_view(session: Session, user: User, instance_id: int, page: str) -> None:
+    """Record an auditor opening a page of a case, in the caller's unit of work (others' views are not kept).
+
+    Pages commit it before they are built, so nothing a page does afterwards can take the record back, and a page
+    whose viewing could not be recorded is not shown.
     """
-    if user.role != Role.AUDITOR:
-        return
-    session.add(CaseView(company_id=user.company_id, instance_id=instance_id, user_id=user.id, page=page))
-    try:
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    if recorded(user):
+        session.add(CaseView(company_id=user.company_id, instance_id=instance_id, user_id=user.id, page=page))
 
 
 def views_of(session: Session, company_id: int, instance_id: int, limit: int | None = 50) -> ViewLog:

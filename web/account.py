@@ -7,16 +7,16 @@ import re
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user, login_required
+from sqlalchemy.orm import Session
 
 from auth import sessions, tokens
 from auth.accounts import change_password
 from auth.models import Role
 from db import utcnow
 from forms.account import PasswordForm, TokenForm
+from forms.actions import ActionForm
 from web import throttle
-from web.auth import SESSION_SECRET, too_many_attempts
-from web.context import database, db
-from web.tasks import ActionForm
+from web.context import SESSION_SECRET, db, perform, too_many_attempts
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 ROLE_LABELS = {Role.ADMIN.value: _l("Administrator"), Role.PROCESS_OWNER.value: _l("Process owner"),
@@ -63,10 +63,7 @@ def password():
     if until is not None:
         flash(too_many_attempts(until), "error")
         return _page(password_form=form, status=429)
-    with database().session() as s:
-        changed = change_password(s, current_user.id, form.current.data, form.new.data)
-        ended = sessions.end_others(s, current_user.id, session.get(SESSION_SECRET), "password_changed") \
-            if changed else 0
+    changed, ended = perform(lambda s: _change_password(s, form))
     if not changed:
         throttle.failed(current_user.email)
         form.current.errors = [_("This is not your current password.")]
@@ -74,6 +71,13 @@ def password():
     flash(ngettext("Your password is changed; %(num)d other session was signed out.",
                    "Your password is changed; %(num)d other sessions were signed out.", ended), "success")
     return redirect(url_for("account.index"), 303)
+
+
+def _change_password(s: Session, form: PasswordForm) -> tuple[bool, int]:
+    """Change my password if the current one is right; then my other sessions end (how many did)."""
+    if not change_password(s, current_user.id, form.current.data, form.new.data):
+        return False, 0
+    return True, sessions.end_others(s, current_user.id, session.get(SESSION_SECRET), "password_changed")
 
 
 def _action() -> None:
@@ -85,8 +89,7 @@ def _action() -> None:
 @login_required
 def end_session(session_id: int):
     _action()
-    with database().session() as s:
-        ended = sessions.end_one(s, current_user.id, session_id, "signed_out_elsewhere")
+    ended = perform(lambda s: sessions.end_one(s, current_user.id, session_id, "signed_out_elsewhere"))
     if not ended:
         abort(404)
     flash(_("That session is signed out."), "success")
@@ -97,8 +100,8 @@ def end_session(session_id: int):
 @login_required
 def end_other_sessions():
     _action()
-    with database().session() as s:
-        ended = sessions.end_others(s, current_user.id, session.get(SESSION_SECRET), "signed_out_elsewhere")
+    ended = perform(lambda s: sessions.end_others(s, current_user.id, session.get(SESSION_SECRET),
+                                                  "signed_out_elsewhere"))
     flash(ngettext("%(num)d other session signed out.", "%(num)d other sessions signed out.", ended), "success")
     return redirect(url_for("account.index"), 303)
 
@@ -109,8 +112,7 @@ def new_token():
     form = TokenForm()
     if not form.validate_on_submit():
         return _page(token_form=form, status=400)
-    with database().session() as s:
-        value = tokens.issue(s, current_user, current_app.config["API_TOKEN_LIFETIME"], form.name.data)
+    value = perform(lambda s: tokens.issue(s, current_user, current_app.config["API_TOKEN_LIFETIME"], form.name.data))
     return _page(new_token=value)
 
 
@@ -118,8 +120,7 @@ def new_token():
 @login_required
 def revoke_token(token_id: int):
     _action()
-    with database().session() as s:
-        revoked = tokens.revoke(s, current_user.id, token_id)
+    revoked = perform(lambda s: tokens.revoke(s, current_user.id, token_id))
     if not revoked:
         abort(404)
     flash(_("The token is revoked; it no longer opens the API."), "success")

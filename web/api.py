@@ -4,14 +4,13 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.datastructures import MultiDict
 
 from auth import permissions, tokens
 from auth.accounts import authenticate
 from auth.directory import actor_for, names_by_id
-from auth.models import Group, User
+from auth.queries import group_names
 from complaints.registration import FIELDS, register
 from db import utcnow
 from engine import publishing, queries
@@ -22,7 +21,7 @@ from engine.xmlload import DiagramError
 from forms.builder import submitted_values, task_form_class
 from forms.registration import RegistrationForm
 from web import throttle
-from web.context import database, db, engine, perform
+from web.context import db, engine, perform
 from web.errors import engine_error_status
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -73,8 +72,7 @@ def token():
     throttle.succeeded(email)
     lifetime = current_app.config["API_TOKEN_LIFETIME"]
     name = body.get("name") if isinstance(body.get("name"), str) else "API"
-    with database().session() as s:
-        value = tokens.issue(s, s.get(User, user.id), lifetime, name)
+    value = perform(lambda s: tokens.issue(s, user, lifetime, name))
     return jsonify(token=value, expires_at=(utcnow() + lifetime).isoformat())
 
 
@@ -82,8 +80,7 @@ def token():
 @api_user()
 def revoke_token():
     """Revoke the token this request carries; it is refused from then on."""
-    with database().session() as s:
-        tokens.revoke(s, g.api_user.id, g.api_token_id)
+    perform(lambda s: tokens.revoke(s, g.api_user.id, g.api_token_id))
     return "", 204
 
 
@@ -108,7 +105,7 @@ def publish():
     if not data.strip():
         return error(400, "send the BPMN file as the body (application/xml) or as multipart field 'file'")
     company_id = g.api_user.company_id
-    groups = db().scalars(sa.select(Group.name).where(Group.company_id == company_id)).all()
+    groups = group_names(db(), company_id)
     try:
         version = perform(lambda s: publishing.publish(s, company_id, data, g.api_user.id,
                                                        request.args.get("note", ""), groups), actor_for(g.api_user))

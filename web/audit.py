@@ -5,28 +5,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required
 
-from auth.directory import names_by_email, names_by_id
+from auth.directory import names_by_id
 from complaints import queries as complaint_queries
 from complaints.choices import N_
 from complaints.models import Complaint
 from complaints.registration import FIELDS
-from complaints.viewlog import ViewLog, record_view, views_of
+from complaints.viewlog import ViewLog
 from db import utcnow
-from engine import queries
+from engine import listings, queries
 from engine.anchor import Anchored, AnchorProblem
 from engine.audit import ChainReport
 from engine.errors import NotFound
 from engine.records import Event, Instance, ProcessVersion
 from engine.rerun import rerun
-from web.context import can, db, engine
+from forms.actions import ActionForm
+from web.context import chosen_people, db, engine, record_viewing, view_log
 from web.i18n import locale_code, localtime
 from web.pdf import PdfUnavailable, print_pdf
-from web.tasks import ActionForm
 
 bp = Blueprint("audit", __name__, url_prefix="/complaints")
 CHAIN_PROBLEMS = {  # engine.audit's problem codes, for people
@@ -44,20 +43,6 @@ def _complaint(instance_id: int):
         return complaint_queries.complaint_for_instance(db(), current_user.company_id, instance_id)
     except NotFound:
         abort(404)
-
-
-def chosen_people(history: list[Event]) -> dict[str, str]:
-    """The names of the users the history's forms chose (a responsible person is kept by e-mail), to show them."""
-    answers = {value for event in history if event.type == "task_completed"
-               for value in (event.data.get("submitted") or {}).values() if isinstance(value, str)}
-    return names_by_email(db(), current_user.company_id, answers)
-
-
-def view_log(instance_id: int, limit: int | None = 50) -> ViewLog | None:
-    """Who looked at the case, for admins and auditors; None for everyone else, whose pages leave the list out."""
-    if not can("see_views"):
-        return None
-    return views_of(db(), current_user.company_id, instance_id, limit)
 
 
 def _checked_form() -> None:
@@ -142,9 +127,7 @@ def _versions(instance: Instance, history) -> list[ProcessVersion]:
     """Every version the case ran on: the one it started on and those it was moved to."""
     ids = {instance.version_id} | {e.data.get(key) for e in history if e.type == "instance_migrated"
                                    for key in ("from_version_id", "to_version_id")}
-    return list(db().scalars(sa.select(ProcessVersion).where(ProcessVersion.id.in_(ids - {None}),
-                                                             ProcessVersion.company_id == instance.company_id)
-                             .order_by(ProcessVersion.version)))
+    return listings.versions_by_id(db(), instance.company_id, ids)
 
 
 def evidence(complaint: Complaint, history: list[Event], chain: ChainReport, views: ViewLog | None,
@@ -185,7 +168,7 @@ def _checkpoint(anchored: Anchored | None) -> dict[str, Any] | None:
 def evidence_json(instance_id: int):
     """The evidence pack as JSON, to file or to check with other tools."""
     complaint = _complaint(instance_id)
-    record_view(db(), current_user, instance_id, "evidence.json")
+    record_viewing(instance_id, "evidence.json")
     history = queries.events(db(), instance_id, current_user.company_id)
     response = jsonify(evidence(complaint, history, _chain(complaint.instance_id), view_log(instance_id, limit=None),
                                 utcnow()))
@@ -198,7 +181,7 @@ def evidence_json(instance_id: int):
 def evidence_page(instance_id: int):
     """The evidence pack as a printable page."""
     complaint = _complaint(instance_id)
-    record_view(db(), current_user, instance_id, "evidence")
+    record_viewing(instance_id, "evidence")
     return _evidence_html(complaint)
 
 
@@ -207,7 +190,7 @@ def evidence_page(instance_id: int):
 def evidence_pdf(instance_id: int):
     """The printable page as a PDF to file, printed by headless Chromium on the server."""
     complaint = _complaint(instance_id)
-    record_view(db(), current_user, instance_id, "evidence.pdf")
+    record_viewing(instance_id, "evidence.pdf")
     try:
         pdf = print_pdf(_evidence_html(complaint, printed=True), current_app.static_folder,
                         current_app.config["CHROMIUM"])

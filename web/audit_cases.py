@@ -8,44 +8,28 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required
-from sqlalchemy.orm import contains_eager
 from werkzeug.datastructures import MultiDict
 
 from complaints.choices import CATEGORIES, GRADES, STATUSES, grade_key
 from complaints.models import Complaint
-from engine import publishing
+from complaints.queries import Filters, matching
+from engine import listings, publishing
 from engine.audit import ChainReport
 from engine.heatmap import CaseTrace, ElementHeat, Heatmap, cached_trace, heatmap
-from engine.records import Instance, ProcessVersion
+from engine.records import ProcessVersion
 from engine.specs import CompiledProcess, name_in
-from web.complaints import STANDARD_PROCESS
-from web.context import db, engine, requires
+from web.context import STANDARD_PROCESS, db, engine, requires
 from web.i18n import locale_code
 from web.inputs import int_arg
 
 bp = Blueprint("audit_cases", __name__, url_prefix="/audit")
 HEAT_LEVELS = 5  # colours of the scale, from the fewest runs to the most
-
-
-@dataclass(frozen=True)
-class Filters:
-    """What the auditor asked for; a value that is missing or not one of the choices is None (no filter)."""
-
-    procedure: str | None = None
-    version: int | None = None
-    status: str | None = None
-    registered_from: date | None = None
-    registered_to: date | None = None
-    grade: str | None = None  # "field:value", as grade_key gives it
-    category: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,32 +56,6 @@ def read_filters(args: MultiDict) -> Filters:
         category=args.get("category") if args.get("category") in CATEGORIES else None)
 
 
-def _utc(day: date, zone: str) -> datetime:
-    """Midnight at the start of `day` in the company's time zone, in UTC."""
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(zone)).astimezone(UTC)
-
-
-def matching(company_id: int, zone: str, filters: Filters) -> list[Complaint]:
-    """The complaints on the chosen procedure that pass every filter but the grade, newest first; test runs
-    never. Registration dates are days in the company's time zone `zone`."""
-    query = (sa.select(Complaint).join(Complaint.instance).join(Instance.version)
-             .options(contains_eager(Complaint.instance).contains_eager(Instance.version))
-             .where(Complaint.company_id == company_id, Instance.company_id == company_id,
-                    Instance.sandbox.is_(False), ProcessVersion.process_key == filters.procedure)
-             .order_by(Complaint.registered_at.desc(), Complaint.id.desc()))
-    if filters.version:
-        query = query.where(ProcessVersion.version == filters.version)
-    if filters.status:
-        query = query.where(Instance.status == filters.status)
-    if filters.category:
-        query = query.where(Complaint.category == filters.category)
-    if filters.registered_from:
-        query = query.where(Complaint.registered_at >= _utc(filters.registered_from, zone))
-    if filters.registered_to:  # the whole of the last day
-        query = query.where(Complaint.registered_at < _utc(filters.registered_to + timedelta(days=1), zone))
-    return list(db().scalars(query))
-
-
 def _rows(complaints: list[Complaint]) -> list[CaseRow]:
     """Each complaint with its trace and the verdict on its chain (all chains verified in one query)."""
     chains = {report.instance_id: report for report in engine().auditor.verify(
@@ -121,7 +79,7 @@ def index():
         return render_template("audit/index.html", procedures={}, filters=Filters())
     filters, versions = _scope(read_filters(request.args), newest)
     diagram = versions[filters.version] if filters.version else newest[filters.procedure]
-    candidates = _rows(matching(current_user.company_id, current_user.company.timezone, filters))
+    candidates = _rows(matching(db(), current_user.company_id, current_user.company.timezone, filters))
     rows = [row for row in candidates if not filters.grade or row.grade == filters.grade]
     result = heatmap(row.trace for row in rows)
     options = _option_names(engine().compiled(diagram), locale)
@@ -134,20 +92,13 @@ def index():
         payload=_payload(result, diagram, locale))
 
 
-def _scope(asked: Filters, newest: dict[str, ProcessVersion]) -> tuple[Filters, dict[int, ProcessVersion]]:
+def _scope(asked: Filters, newest: dict[str, ProcessVersion]) -> tuple[Filters, dict[int | None, ProcessVersion]]:
     """The procedure asked for (else the standard one, else the first) and one of its versions or all, with the
     procedure's published versions."""
     procedure = asked.procedure if asked.procedure in newest else (
         STANDARD_PROCESS if STANDARD_PROCESS in newest else next(iter(newest)))
-    versions = _versions(procedure)
+    versions = listings.procedure_versions(db(), current_user.company_id, procedure)
     return replace(asked, procedure=procedure, version=asked.version if asked.version in versions else None), versions
-
-
-def _versions(procedure: str) -> dict[int, ProcessVersion]:
-    """The procedure's published versions by number, newest first."""
-    return {v.version: v for v in db().scalars(sa.select(ProcessVersion).where(
-        ProcessVersion.company_id == current_user.company_id, ProcessVersion.process_key == procedure,
-        ProcessVersion.version.is_not(None)).order_by(ProcessVersion.version.desc()))}
 
 
 def _option_names(process: CompiledProcess, locale: str) -> dict[str, dict[str, str]]:

@@ -4,24 +4,18 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import format_time, gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
-from wtforms.validators import InputRequired, Length
+from sqlalchemy.orm import Session
 
 from auth import sessions
-from auth.accounts import authenticate
+from auth.accounts import authenticate, choose_language
 from auth.models import User
+from forms.account import LanguageForm, LoginForm
 from web import throttle
-from web.context import database, db
+from web.context import SESSION_SECRET, db, perform, too_many_attempts
 
 bp = Blueprint("auth", __name__)
-
-
-class LoginForm(FlaskForm):
-    email = EmailField(_l("E-mail"), [InputRequired(), Length(max=254)])
-    password = PasswordField(_l("Password"), [InputRequired(), Length(max=200)])
 
 
 def _safe_next(target: str | None) -> str:
@@ -32,14 +26,6 @@ def _safe_next(target: str | None) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return url_for("inbox.index")
     return target
-
-
-SESSION_SECRET = "sid"  # the cookie session's key for the server-side session's secret (auth.sessions)
-
-
-def too_many_attempts(until) -> str:
-    """The answer to a sign-in refused for guessing: when to try again, in the reader's time zone."""
-    return _("Too many failed sign-ins. Try again after %(time)s.", time=format_time(until, "short"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -63,10 +49,7 @@ def login():
 def _signed_in(user: User):
     """Start the user's server-side session in a fresh cookie, keeping a language picked on the login page."""
     chosen = session.get("lang")  # a language picked on the login page wins over the saved one
-    with database().session() as s:
-        secret = sessions.begin(s, user, request.user_agent.string, request.remote_addr or "")
-        if chosen:
-            s.get(User, user.id).locale = chosen
+    secret = perform(lambda s: _begin(s, user, chosen))
     session.clear()
     session.permanent = True
     session[SESSION_SECRET] = secret
@@ -76,20 +59,22 @@ def _signed_in(user: User):
     return redirect(_safe_next(request.args.get("next")))
 
 
+def _begin(s: Session, user: User, language: str | None) -> str:
+    """The user's new server-side session (its secret), remembering a language picked on the login page."""
+    if language:
+        choose_language(s, user.id, language)
+    return sessions.begin(s, user, request.user_agent.string, request.remote_addr or "")
+
+
 @bp.post("/logout")
 @login_required
 def logout():
     secret = session.get(SESSION_SECRET)
     if isinstance(secret, str):
-        with database().session() as s:
-            sessions.end(s, secret, "sign_out")
+        perform(lambda s: sessions.end(s, secret, "sign_out"))
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
-
-
-class LanguageForm(FlaskForm):
-    """Only the CSRF token: the language comes from the URL."""
 
 
 @bp.post("/language/<code>")
@@ -98,10 +83,5 @@ def language(code: str):
     if form.validate_on_submit() and code in current_app.config["LANGUAGES"]:
         session["lang"] = code
         if current_user.is_authenticated:
-            _remember_language(current_user.id, code)
+            perform(lambda s: choose_language(s, current_user.id, code))
     return redirect(_safe_next(request.form.get("next")))
-
-
-def _remember_language(user_id: int, code: str) -> None:
-    with database().session() as s:
-        s.get(User, user_id).locale = code

@@ -11,23 +11,31 @@ from auth.directory import company_calendar, names_by_id
 from complaints import queries as complaint_queries, sla
 from complaints.choices import CATEGORIES, CHANNELS, STATUSES
 from complaints.registration import FIELDS, register
-from complaints.viewlog import record_view
 from engine import publishing, queries
 from engine.errors import EngineError, NotFound
-from forms.builder import form_labels
 from engine.records import ProcessVersion
 from engine.specs import name_in
+from forms.actions import ActionForm
+from forms.builder import form_labels
 from forms.registration import NewComplaintForm
-from web.audit import chosen_people, view_log
+from forms.sla import category_label, grade_label
+from web.context import (
+    STANDARD_PROCESS,
+    actor,
+    can_act_on,
+    chosen_people,
+    db,
+    engine,
+    perform,
+    record_viewing,
+    requires,
+    view_log,
+)
 from web.errors import describe
-from web.context import actor, db, engine, perform, requires
 from web.i18n import locale_code
 from web.inputs import int_arg
-from web.sla import category_label, grade_label
-from web.tasks import ActionForm, can_act_on
 
 bp = Blueprint("complaints", __name__, url_prefix="/complaints")
-STANDARD_PROCESS = "complaint_standard"
 
 
 @bp.get("/")
@@ -87,7 +95,7 @@ def _complaint_or_404(instance_id: int):
 @login_required
 def show(instance_id: int):
     complaint = _complaint_or_404(instance_id)
-    record_view(db(), current_user, instance_id, "complaint")
+    record_viewing(instance_id, "complaint")
     view = queries.instance_view(db(), engine(), complaint.instance)
     view = replace(view, field_labels={**form_labels(), **view.field_labels})  # the history names every field
     history = queries.events(db(), instance_id, current_user.company_id)

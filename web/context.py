@@ -1,4 +1,5 @@
-"""Request-scoped access to the database session, the engine and the acting user."""
+"""Request-scoped access to the database session, the engine and the acting user, the one write path (`perform`),
+and the helpers several blueprints share: blueprints import from here, never from each other."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -7,15 +8,18 @@ from typing import ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from flask import abort, current_app, g
+from flask_babel import format_time, gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
 from auth import permissions
-from auth.directory import actor_for
+from auth.directory import actor_for, names_by_email
+from complaints.viewlog import ViewLog, record_view, recorded, views_of
 from db import Database
 from engine.errors import ProcessError
+from engine.records import Event
 from engine.runtime import Engine
-from engine.views import Actor
+from engine.views import Actor, TaskView
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -56,7 +60,9 @@ def actor() -> Actor:
 
 
 def perform(action: Callable[[Session], T], who: Actor | None = None) -> T:
-    """Run one engine step in its own transaction; a diagram failure is recorded on its instance."""
+    """Run `action` in its own transaction: the only way a view writes. It hands over one domain or engine function
+    that writes in the session it is given and never commits; this commits (or rolls back), ends the request's read
+    transaction so later reads see the write, and records a diagram failure on its instance."""
     try:
         with database().session() as session:
             result = action(session)
@@ -89,3 +95,37 @@ def requires(permission: str) -> Callable[[Callable[P, T]], Callable[P, T]]:
             return view(*args, **kwargs)
         return wrapped
     return decorator
+
+
+def can_act_on(task: TaskView) -> bool:
+    """Whether the signed-in user may claim or complete this task."""
+    return can("work_cases") and actor().may_act(task.principals, task.assignee_id)
+
+
+SESSION_SECRET = "sid"  # the cookie session's key for the server-side session's secret (auth.sessions)
+STANDARD_PROCESS = "complaint_standard"  # the shipped procedure, offered first where no other is chosen
+
+
+def too_many_attempts(until) -> str:
+    """The answer to a sign-in refused for guessing: when to try again, in the reader's time zone."""
+    return _("Too many failed sign-ins. Try again after %(time)s.", time=format_time(until, "short"))
+
+
+def chosen_people(history: list[Event]) -> dict[str, str]:
+    """The names of the users the history's forms chose (a responsible person is kept by e-mail), to show them."""
+    answers = {value for event in history if event.type == "task_completed"
+               for value in (event.data.get("submitted") or {}).values() if isinstance(value, str)}
+    return names_by_email(db(), current_user.company_id, answers)
+
+
+def view_log(instance_id: int, limit: int | None = 50) -> ViewLog | None:
+    """Who looked at the case, for admins and auditors; None for everyone else, whose pages leave the list out."""
+    if not can("see_views"):
+        return None
+    return views_of(db(), current_user.company_id, instance_id, limit)
+
+
+def record_viewing(instance_id: int, page: str) -> None:
+    """Put an auditor's opening of a case page on record, committed before the page is built (others': nothing)."""
+    if recorded(current_user):
+        perform(lambda s: record_view(s, current_user, instance_id, page))

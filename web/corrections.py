@@ -23,11 +23,11 @@ from engine.errors import EngineError, NotFound
 from engine.records import Instance
 from engine.replay import cached_replay
 from engine.views import InstanceView
+from forms.actions import ActionForm
 from web.context import actor, db, engine, perform, requires
 from web.errors import describe, engine_error_status
 from web.i18n import locale_code
 from web.inputs import int_arg
-from web.tasks import ActionForm
 
 bp = Blueprint("corrections", __name__, url_prefix="/complaints")
 VALUE = "value:"  # prefix of the data form's inputs, one per field: value:<field>

@@ -1,20 +1,16 @@
 """Decision tables (DMN): versions, upload, download and the dmn-js editor; publishing one updates its callers."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
-from flask_wtf.file import FileField, FileRequired
-from wtforms import StringField
-from wtforms.validators import Length, Optional
 
 from auth.directory import names_by_id
-from engine import decisions
+from engine import decisions, listings
 from engine.records import DecisionVersion, ProcessVersion
 from engine.xmlload import DiagramError
+from forms.procedures import DecisionUploadForm
 from web.context import can, db, perform, requires
 from web.i18n import locale_code
 from web.inputs import takes_json
@@ -23,9 +19,6 @@ from web.texts import viewer_texts
 bp = Blueprint("decisions", __name__, url_prefix="/decisions")
 
 
-class DecisionUploadForm(FlaskForm):
-    table = FileField(_l("DMN file"), [FileRequired()])
-    note = StringField(_l("What changed and why"), [Optional(), Length(max=500)])
 
 
 def _publish(data: bytes, note: str) -> tuple[DecisionVersion, list[ProcessVersion]]:
@@ -56,8 +49,7 @@ def index():
             return redirect(url_for("decisions.index"), 303)
         except DiagramError as error:
             problems = error.problems
-    versions = db().scalars(sa.select(DecisionVersion).where(DecisionVersion.company_id == current_user.company_id)
-                            .order_by(DecisionVersion.decision_key, DecisionVersion.version.desc())).all()
+    versions = listings.decision_versions(db(), current_user.company_id)
     return render_template("decisions/index.html", versions=versions, form=form, problems=problems,
                            people=names_by_id(db(), {v.published_by_id for v in versions})), 400 if problems else 200
 
@@ -67,9 +59,7 @@ def _version(key: str, number: int | None = None) -> DecisionVersion:
     if number is None:
         version = decisions.latest_decision(db(), current_user.company_id, key)
     else:
-        version = db().scalar(sa.select(DecisionVersion).where(
-            DecisionVersion.company_id == current_user.company_id, DecisionVersion.decision_key == key,
-            DecisionVersion.version == number))
+        version = listings.decision_version(db(), current_user.company_id, key, number)
     if version is None:
         abort(404)
     return version

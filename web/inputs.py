@@ -1,6 +1,7 @@
 """Input settled once for every route, so that no view has to think about it: ids no column can hold, whole-number
 arguments, text no database can store, JSON nested too deep to parse, and JSON posted to pages that take forms.
-Each answers a 4xx a person can act on instead of failing deep inside a view."""
+Each answers a 4xx a person can act on instead of failing deep inside a view. Also the diagram posted as JSON by
+the modeler and its test runs, and its problems as they answer them."""
 from __future__ import annotations
 
 import json
@@ -8,11 +9,13 @@ import re
 from itertools import accumulate, chain
 from typing import Any, TypeVar
 
-from flask import Flask, abort, current_app, request
+from flask import Flask, Response, abort, current_app, request
 from flask.json.provider import DefaultJSONProvider
+from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 from werkzeug.routing import IntegerConverter, Map
 
+from engine.xmlload import DiagramError
 from web.errors import DESCRIPTIONS
 
 # The largest value of an sa.Integer column on PostgreSQL (SQLite's hold 64 bits): every id and number in a URL.
@@ -122,3 +125,17 @@ def register(app: Flask) -> None:
     app.json = JsonProvider(app)
     app.before_request(refuse_unstorable_text)
     app.before_request(refuse_json_to_forms)
+
+
+def json_xml() -> tuple[dict, bytes]:
+    """The request's JSON body and its diagram; 400 when there is none."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("xml"), str):
+        abort(Response(json.dumps({"message": _("Send the diagram as JSON: {\"xml\": ...}")}), 400,
+                       mimetype="application/json"))
+    return body, body["xml"].encode("utf-8")
+
+
+def problems_json(error: DiagramError) -> list[dict]:
+    return [{"element": element, "message": message} for element, message in error.problems]
+

@@ -1,26 +1,21 @@
 """Move running complaints to a newer version: a dry run per complaint, then each one in its own transaction."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 
-from engine import migration, publishing
+from engine import listings, migration, publishing, queries
 from engine.errors import EngineError, NotFound
-from engine.records import Instance, ProcessVersion
+from engine.records import ProcessVersion
 from engine.specs import name_in
+from forms.procedures import MigrateForm
 from web.context import actor, db, engine, perform, requires
 from web.errors import describe
 from web.i18n import locale_code
 from web.inputs import int_arg, int_list
 
 bp = Blueprint("migrate", __name__, url_prefix="/procedures")
-
-
-class MigrateForm(FlaskForm):
-    """The complaints to move are checkboxes named `instance`; the form carries the CSRF token."""
 
 
 def _target(key: str) -> ProcessVersion:
@@ -34,19 +29,10 @@ def _target(key: str) -> ProcessVersion:
         abort(404)
 
 
-def _older_running(session: Session, target: ProcessVersion) -> list[Instance]:
-    """The company's real running cases of this procedure on versions older than the target."""
-    return list(session.scalars(
-        sa.select(Instance).join(ProcessVersion, Instance.version_id == ProcessVersion.id)
-        .where(Instance.company_id == target.company_id, Instance.status == "running", Instance.sandbox.is_(False),
-               ProcessVersion.process_key == target.process_key, ProcessVersion.version < target.version)
-        .order_by(Instance.id)))
-
-
 def _page(target: ProcessVersion, results=None):
     """The dry run of the cases still on older versions, after the results of the moves just made."""
     locale = locale_code()
-    older = _older_running(db(), target)
+    older = listings.running_on_older_versions(db(), target)
     checks = migration.plan(db(), engine(), older, target)
     running = {i.id: i for i in older}
     open_now = {c.instance_id: [name_in(engine().compiled(running[c.instance_id].version).element_names, e, locale)
@@ -66,14 +52,11 @@ def dry_run(key: str):
     return _page(target)
 
 
-def _move_one(instance_id: int, target_id: int) -> str | None:
+def _move_one(instance_id: int, target: ProcessVersion) -> str | None:
     """Migrate one complaint in its own transaction; the reason it failed, or None."""
     def move(session: Session) -> None:
-        instance = session.scalar(sa.select(Instance).where(Instance.id == instance_id,
-                                                            Instance.company_id == current_user.company_id))
-        if instance is None:
-            raise NotFound("no_such_case")
-        migration.migrate(session, engine(), instance, session.get(ProcessVersion, target_id), actor())
+        instance = queries.get_instance(session, instance_id, current_user.company_id)
+        migration.migrate(session, engine(), instance, session.merge(target), actor())
     try:
         perform(move)
     except EngineError as error:
@@ -90,7 +73,6 @@ def apply(key: str):
     if not MigrateForm().validate_on_submit():
         abort(400)
     chosen = int_list(request.form, "instance")
-    keys = dict(db().execute(sa.select(Instance.id, Instance.business_key).where(
-        Instance.id.in_(chosen), Instance.company_id == current_user.company_id)).all())
-    results = [(i, keys[i], _move_one(i, target.id)) for i in chosen if i in keys]
+    keys = listings.business_keys(db(), current_user.company_id, chosen)
+    results = [(i, keys[i], _move_one(i, target)) for i in chosen if i in keys]
     return _page(target, results)

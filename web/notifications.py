@@ -5,34 +5,27 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectMultipleField
-from wtforms.fields.choices import SelectChoice
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from db import utcnow
-from engine.records import InboxTask
+from engine import listings
+from forms.actions import ActionForm
+from forms.notifications import PreferencesForm
+from notifications import queries
 from notifications.kinds import KINDS, render
-from notifications.models import Notification, NotificationPreferences
-from web.context import db
+from notifications.models import Notification
+from notifications.reader import mark_read, save_preferences
+from web.context import db, perform
 from web.i18n import locale_code
-from web.tasks import ActionForm
 
 bp = Blueprint("notifications", __name__)
 SHOWN = 100  # the newest; older ones are still counted until read
 
 
-def _mine() -> sa.ColumnElement[bool]:
-    return sa.and_(Notification.user_id == current_user.id, Notification.company_id == current_user.company_id)
-
-
 def unread_count() -> int:
-    return db().scalar(sa.select(sa.func.count()).select_from(Notification)
-                       .where(_mine(), Notification.read_at.is_(None)))
+    return queries.unread_count(db(), current_user.id, current_user.company_id)
 
 
 @bp.app_context_processor
@@ -44,8 +37,7 @@ def header() -> dict:
 @bp.get("/notifications")
 @login_required
 def index():
-    found = db().scalars(sa.select(Notification).where(_mine())
-                         .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(SHOWN)).all()
+    found = queries.latest(db(), current_user.id, current_user.company_id, SHOWN)
     locale, zone = locale_code(), current_user.company.timezone
     items = [(notification, render(notification.kind, notification.params, locale, zone, _)) for notification in found]
     return render_template("notifications/index.html", items=items, unread=unread_count(), action_form=ActionForm())
@@ -56,18 +48,16 @@ def index():
 def follow(notification_id: int):
     """Mark it read and go where it points now: its task while open, else its complaint. A GET so that links in
     mails work; all it changes is the reader's own read mark."""
-    notification = db().scalar(sa.select(Notification).where(Notification.id == notification_id, _mine()))
+    notification = queries.notification(db(), current_user.id, current_user.company_id, notification_id)
     if notification is None:
         abort(404)
     if notification.read_at is None:
-        notification.read_at = utcnow()
-        db().commit()
+        perform(lambda s: mark_read(s, current_user.id, current_user.company_id, [notification_id]))
     return redirect(_target(notification))
 
 
 def _target(notification: Notification) -> str:
-    if notification.task_id and db().scalar(sa.select(InboxTask.id).where(
-            InboxTask.id == notification.task_id, InboxTask.company_id == current_user.company_id)):
+    if notification.task_id and listings.has_task(db(), current_user.company_id, notification.task_id):
         return url_for("inbox.task", task_id=notification.task_id)
     if notification.instance_id is not None:
         return url_for("complaints.show", instance_id=notification.instance_id)
@@ -79,29 +69,19 @@ def _target(notification: Notification) -> str:
 def read_all():
     if not ActionForm().validate_on_submit():
         abort(400)
-    db().execute(sa.update(Notification).where(_mine(), Notification.read_at.is_(None)).values(read_at=utcnow()))
-    db().commit()
+    perform(lambda s: mark_read(s, current_user.id, current_user.company_id))
     flash(_("All notifications marked read."), "success")
     return redirect(url_for("notifications.index"), 303)
-
-
-class PreferencesForm(FlaskForm):
-    mailed = SelectMultipleField(_l("E-mail me when"),
-                                 choices=[SelectChoice(kind, _l(text.choice)) for kind, text in KINDS.items()],
-                                 widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
-    digest = BooleanField(_l("Collect these e-mails in one summary each morning at 08:00, with my overdue tasks"))
 
 
 @bp.route("/account/notifications", methods=["GET", "POST"])
 @login_required
 def preferences():
-    prefs = db().get(NotificationPreferences, current_user.id) or NotificationPreferences(user_id=current_user.id,
-                                                                                          muted=[], digest=False)
+    prefs = queries.preferences(db(), current_user.id)
     form = PreferencesForm(data={"mailed": [kind for kind in KINDS if prefs.mails(kind)], "digest": prefs.digest})
     if form.validate_on_submit():
-        prefs.choose(set(KINDS) - set(form.mailed.data), form.digest.data, _company_now())
-        db().add(prefs)
-        db().commit()
+        muted = set(KINDS) - set(form.mailed.data)
+        perform(lambda s: save_preferences(s, current_user.id, muted, form.digest.data, _company_now()))
         flash(_("Your notification settings are saved."), "success")
         return redirect(url_for("notifications.preferences"), 303)
     return render_template("notifications/preferences.html", form=form), 400 if form.errors else 200

@@ -1,47 +1,28 @@
 """Procedures: versions (who, when, why, how many running cases), upload, download, the modeler and its drafts."""
 from __future__ import annotations
 
-import json
-
-import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
-from flask_wtf.file import FileField, FileRequired
 from sqlalchemy.orm import Session
-from wtforms import StringField
-from wtforms.validators import Length, Optional
 
 from auth.directory import names_by_id
-from auth.models import Group, User
-from engine import drafts, publishing, queries
+from auth.queries import active_users, group_names
+from engine import drafts, listings, publishing, queries
 from engine.errors import Conflict, NotFound
-from engine.records import Draft, Instance, ProcessVersion
+from engine.records import Draft, ProcessVersion
 from engine.specs import name_in
 from engine.xmlload import DiagramError
 from forms.builder import BUILTIN_FORM_LABELS
+from forms.procedures import UploadForm
 from web.context import can, db, engine, perform, requires
 from web.errors import describe
 from web.i18n import locale_code, localtime
-from web.inputs import int_arg, takes_json
+from web.inputs import int_arg, json_xml, problems_json, takes_json
 from web.texts import modeler_texts, viewer_texts
 
 bp = Blueprint("procedures", __name__, url_prefix="/procedures")
-
-
-class UploadForm(FlaskForm):
-    diagram = FileField(_l("BPMN file"), [FileRequired()])
-    note = StringField(_l("What changed and why"), [Optional(), Length(max=500)])
-
-
-def _running_counts(company_id: int) -> dict[int, int]:
-    """Running cases per version id, in one query."""
-    return dict(db().execute(
-        sa.select(Instance.version_id, sa.func.count()).where(Instance.company_id == company_id,
-                                                              Instance.status == "running")
-        .group_by(Instance.version_id)).all())
 
 
 def _older_running_counts(versions: list[ProcessVersion], running: dict[int, int]) -> dict[str, int]:
@@ -66,13 +47,10 @@ def index():
         problems = _publish(form)
         if not problems:
             return redirect(url_for("procedures.index"), 303)
-    versions = db().scalars(sa.select(ProcessVersion).where(ProcessVersion.company_id == current_user.company_id,
-                                                              ProcessVersion.version.is_not(None))
-                            .order_by(ProcessVersion.process_key, ProcessVersion.version.desc())).all()
+    versions = listings.published_versions(db(), current_user.company_id)
     names = {v.id: name_in(engine().compiled(v).element_names, v.process_key, locale_code()) for v in versions}
-    running = _running_counts(current_user.company_id)
-    company_drafts = {d.key: d for d in db().scalars(sa.select(Draft).where(
-        Draft.company_id == current_user.company_id, Draft.kind == "bpmn"))}
+    running = listings.running_counts(db(), current_user.company_id)
+    company_drafts = listings.bpmn_drafts(db(), current_user.company_id)
     return render_template("procedures/index.html", versions=versions, form=form, problems=problems, names=names,
                            running=running, older_running=_older_running_counts(versions, running),
                            drafts=company_drafts, people=names_by_id(db(), {v.published_by_id for v in versions}
@@ -109,8 +87,7 @@ def _publish(form: UploadForm) -> list[tuple[str | None, str]]:
 
 
 def company_groups() -> list[str]:
-    return list(db().scalars(sa.select(Group.name).where(Group.company_id == current_user.company_id)
-                             .order_by(Group.name)))
+    return group_names(db(), current_user.company_id)
 
 
 def _newest(key: str) -> ProcessVersion | None:
@@ -132,8 +109,7 @@ def _modeler_config(key: str, version: ProcessVersion | None, draft: Draft | Non
     """Everything the modeler script needs: where to load and save, and what owners may pick from."""
     labels = engine().compiled(version).group_labels if version else {}
     company_id, locale = current_user.company_id, locale_code()
-    users = db().execute(sa.select(User.email, User.name).where(User.company_id == company_id, User.active)
-                         .order_by(User.name)).all()
+    users = active_users(db(), company_id)
     decisions = [{"key": d.decision_key, "name": d.name} for d in queries.latest_decisions(db(), company_id)]
     return {
         "key": key, "name": name_in(engine().compiled(version).element_names, key, locale) if version else key,
@@ -172,19 +148,6 @@ def source(key: str):
     if draft is None and version is None:
         abort(404)
     return Response(draft.xml if draft else version.bpmn_xml, mimetype="application/xml")
-
-
-def json_xml() -> tuple[dict, bytes]:
-    """The request's JSON body and its diagram; 400 when there is none."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("xml"), str):
-        abort(Response(json.dumps({"message": _("Send the diagram as JSON: {\"xml\": ...}")}), 400,
-                       mimetype="application/json"))
-    return body, body["xml"].encode("utf-8")
-
-
-def problems_json(error: DiagramError) -> list[dict]:
-    return [{"element": element, "message": message} for element, message in error.problems]
 
 
 def check_problems(xml: bytes) -> list[dict]:
@@ -257,17 +220,11 @@ def download(key: str, number: int):
                     headers={"Content-Disposition": f'attachment; filename="{key}-v{number}.bpmn"'})
 
 
-def _published_numbers(key: str) -> list[int]:
-    return list(db().scalars(sa.select(ProcessVersion.version).where(
-        ProcessVersion.company_id == current_user.company_id, ProcessVersion.process_key == key,
-        ProcessVersion.version.is_not(None)).order_by(ProcessVersion.version.desc())))
-
-
 @bp.get("/<key>/diff")
 @login_required
 def diff(key: str):
     """Two versions side by side, coloured by what was added, removed and changed (by default: the newest two)."""
-    numbers = _published_numbers(key)
+    numbers = listings.published_numbers(db(), current_user.company_id, key)
     if not numbers:
         abort(404)
     new = int_arg(request.args, "to", numbers[0])

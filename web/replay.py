@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-import sqlalchemy as sa
 from cachetools import LRUCache
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import get_timezone
@@ -16,15 +15,14 @@ from markupsafe import Markup
 from auth.directory import names_by_id
 from complaints import queries as complaint_queries
 from complaints.choices import STATUSES
-from complaints.viewlog import record_view
-from engine import queries
+from engine import listings, queries
 from engine.errors import NotFound
 from engine.records import ProcessVersion
 from engine.replay import Replay, ReplayStep, cached_replay
 from engine.specs import CompiledProcess, name_in
 from engine.views import InstanceView
 from forms.builder import form_labels
-from web.context import db, engine
+from web.context import db, engine, record_viewing
 from web.i18n import locale_code
 from web.inputs import int_arg
 
@@ -42,7 +40,7 @@ def show(instance_id: int):
         complaint = complaint_queries.complaint_for_instance(db(), current_user.company_id, instance_id)
     except NotFound:
         abort(404)
-    record_view(db(), current_user, instance_id, "replay")
+    record_viewing(instance_id, "replay")
     instance = complaint.instance
     result, chain = cached_replay(db(), engine(), instance)
     versions = _versions(result, instance.company_id)
@@ -74,9 +72,7 @@ def _timeline(result: Replay, intact: bool, head: str | None, processes: dict[in
 
 
 def _versions(result: Replay, company_id: int) -> dict[int, ProcessVersion]:
-    ids = {step.version_id for step in result.steps}
-    rows = db().scalars(sa.select(ProcessVersion).where(ProcessVersion.id.in_(ids),
-                                                        ProcessVersion.company_id == company_id))
+    rows = listings.versions_by_id(db(), company_id, {step.version_id for step in result.steps})
     return {version.id: version for version in rows}
 
 

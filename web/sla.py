@@ -2,40 +2,22 @@
 a breach sends to the next level up, which its members acknowledge from their inbox."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l, ngettext
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from auth.directory import names_by_id
-from auth.models import Group
-from complaints import sla
-from complaints.choices import CATEGORIES, GRADE_VALUES, GRADES
+from auth.queries import group_names
+from complaints import queries, sla
 from engine.calendar import BusinessDuration, parse_business
 from engine.errors import Conflict
-from web.context import db, engine, requires
+from forms.actions import ActionForm
+from forms.sla import AcknowledgeForm, PolicyForm, category_label, grade_label
+from web.context import db, engine, perform, requires
 from web.errors import describe
-from web.tasks import AcknowledgeForm, ActionForm
 
 bp = Blueprint("sla", __name__, url_prefix="/sla")
-TARGET_HINT = _l("Business time on the company's calendar (“5 working days”, “4 working hours”, “next working day "
-                 "15:00”) or calendar time in ISO 8601 (“PT24H”); empty: no target.")
-
-
-def grade_label(key: str) -> str:
-    """'level:1' → 'Level 1'; '' → any grade."""
-    if not key:
-        return _("Any grade")
-    field, _sep, value = key.partition(":")
-    return _(GRADES[field], grade=_(GRADE_VALUES.get(field, {}).get(value, value))) if field in GRADES else key
-
-
-def category_label(key: str) -> str:
-    return _(CATEGORIES[key]) if key in CATEGORIES else _("Any category")
 
 
 ISO_UNITS = {  # the units of an ISO 8601 duration, largest first, as a reader counts them
@@ -88,48 +70,20 @@ def clock_name(kind: str) -> str:
     return _(sla.KINDS[kind]) if kind in sla.KINDS else kind
 
 
-def _check_target(form: FlaskForm, field: StringField) -> None:
-    problem = sla.target_problem(field.data or "")
-    if problem:
-        raise ValidationError(_(problem))
-
-
-class PolicyForm(FlaskForm):
-    grade = SelectField(_l("Grade"))
-    category = SelectField(_l("Category"))
-    response_target = StringField(_l("Respond within"), [Length(max=64), _check_target], description=TARGET_HINT)
-    resolution_target = StringField(_l("Resolve within"), [Length(max=64), _check_target], description=TARGET_HINT)
-    warn_percent = IntegerField(_l("Warn at (percent of the target)"), [InputRequired(), NumberRange(1, 99)], default=80)
-    escalate_to = SelectField(_l("On a breach, escalate to"))
-    note = TextAreaField(_l("What changed and why"), [DataRequired(), Length(max=2000)])
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.grade.choices = [("", _("Any grade"))] + [(f"{field}:{value}", grade_label(f"{field}:{value}"))
-                                                      for field, values in GRADE_VALUES.items() for value in values]
-        self.category.choices = [("", _("Any category"))] + [(key, _(label)) for key, label in CATEGORIES.items()]
-        groups = db().scalars(sa.select(Group.name).where(Group.company_id == current_user.company_id)
-                              .order_by(Group.name))
-        self.escalate_to.choices = [("", _("Nobody (notify the task holders only)"))] + [(g, g) for g in groups]
-
-    def validate_resolution_target(self, field: StringField) -> None:
-        if not (field.data or "").strip() and not (self.response_target.data or "").strip():
-            raise ValidationError(_("Give a response target, a resolution target or both."))
-
-    def values(self) -> dict:
-        return {"grade": self.grade.data, "category": self.category.data,
-                "response_target": self.response_target.data.strip(),
-                "resolution_target": self.resolution_target.data.strip(),
-                "warn_fraction": self.warn_percent.data / 100, "escalate_to": self.escalate_to.data,
-                "note": self.note.data.strip()}
+def _policy_form(**kwargs) -> PolicyForm:
+    return PolicyForm(groups=group_names(db(), current_user.company_id), **kwargs)
 
 
 def _policy(policy_id: int) -> sla.SlaPolicy:
-    found = db().scalar(sa.select(sla.SlaPolicy).where(sla.SlaPolicy.id == policy_id,
-                                                       sla.SlaPolicy.company_id == current_user.company_id))
+    found = queries.sla_policy(db(), current_user.company_id, policy_id)
     if found is None:
         abort(404)
     return found
+
+
+def _save_policy(**values) -> sla.SlaPolicy:
+    """The next version of the policy slot `values` name, saved by the signed-in user."""
+    return perform(lambda s: sla.save_policy(s, current_user.company_id, current_user.id, **values))
 
 
 @bp.get("/")
@@ -145,13 +99,12 @@ def index():
 @login_required
 @requires("manage_sla")
 def new():
-    form = PolicyForm()
+    form = _policy_form()
     if form.validate_on_submit():
         current = {(p.grade, p.category): p for p in sla.current_policies(db(), current_user.company_id)}
         existing = current.get((form.grade.data, form.category.data))
         if existing is None:
-            policy = sla.save_policy(db(), current_user.company_id, current_user.id, **form.values())
-            db().commit()
+            policy = _save_policy(**form.values())
             flash(_("Policy saved: %(grade)s, %(category)s.", grade=grade_label(policy.grade),
                     category=category_label(policy.category)), "success")
             return redirect(url_for("sla.index"), 303)
@@ -165,14 +118,13 @@ def new():
 def edit(policy_id: int):
     """Change a policy: the form saves the slot's next version; cases keep the version their clocks run on."""
     policy = _policy(policy_id)
-    form = PolicyForm(data={"grade": policy.grade, "category": policy.category, "note": "",
+    form = _policy_form(data={"grade": policy.grade, "category": policy.category, "note": "",
                             "response_target": policy.response_target, "resolution_target": policy.resolution_target,
                             "warn_percent": round(policy.warn_fraction * 100), "escalate_to": policy.escalate_to})
     if request.method == "POST":  # the slot is what this page edits, whatever the request says
         form.grade.data, form.category.data = policy.grade, policy.category
     if form.validate_on_submit():
-        saved = sla.save_policy(db(), current_user.company_id, current_user.id, **form.values())
-        db().commit()
+        saved = _save_policy(**form.values())
         flash(_("Version %(version)s saved; new and regraded cases run on it.", version=saved.version), "success")
         return redirect(url_for("sla.edit", policy_id=saved.id), 303)
     versions = sla.history(db(), current_user.company_id, policy.grade, policy.category)
@@ -188,11 +140,9 @@ def retire(policy_id: int):
     policy = _policy(policy_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    sla.save_policy(db(), current_user.company_id, current_user.id, grade=policy.grade, category=policy.category,
-                    response_target=policy.response_target, resolution_target=policy.resolution_target,
-                    warn_fraction=policy.warn_fraction, escalate_to=policy.escalate_to,
-                    note=_("Retired"), retired=True)
-    db().commit()
+    _save_policy(grade=policy.grade, category=policy.category, response_target=policy.response_target,
+                 resolution_target=policy.resolution_target, warn_fraction=policy.warn_fraction,
+                 escalate_to=policy.escalate_to, note=_("Retired"), retired=True)
     flash(_("Policy retired: %(grade)s, %(category)s. Running clocks keep their version.",
             grade=grade_label(policy.grade), category=category_label(policy.category)), "success")
     return redirect(url_for("sla.index"), 303)
@@ -203,8 +153,7 @@ def retire(policy_id: int):
 @requires("work_cases")
 def acknowledge(clock_id: int):
     """A member of the group a breach escalated to records what was done about it."""
-    clock = db().scalar(sa.select(sla.SlaClock).where(sla.SlaClock.id == clock_id,
-                                                      sla.SlaClock.company_id == current_user.company_id))
+    clock = queries.sla_clock(db(), current_user.company_id, clock_id)
     if clock is None or clock.breached_at is None:
         abort(404)
     if clock.policy.escalate_to not in {g.name for g in current_user.groups}:
@@ -217,11 +166,10 @@ def acknowledge(clock_id: int):
         flash(_("%(name)s acknowledged this escalation first.",
                 name=names_by_id(db(), {clock.acknowledged_by_id}).get(clock.acknowledged_by_id, "?")), "error")
         return redirect(url_for("inbox.index"), 303)
-    try:
-        sla.acknowledge(db(), engine(), clock, current_user.id, form.text.data.strip(), engine().clock())
-        db().commit()
+    try:  # the clock as read: one acknowledged since fails its version check (a Conflict) instead of being overwritten
+        perform(lambda s: sla.acknowledge(s, engine(), s.merge(clock, load=False), current_user.id,
+                                          form.text.data.strip(), engine().clock()))
     except Conflict as error:
-        db().rollback()
         flash(describe(error), "error")
         return redirect(url_for("inbox.index"), 303)
     flash(_("Escalation acknowledged."), "success")

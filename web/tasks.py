@@ -5,48 +5,29 @@ from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
-from wtforms import TextAreaField
-from wtforms.validators import DataRequired, Length
 
 from auth.directory import company_calendar, company_people, names_by_id
 from complaints import sla
-from complaints.queries import complaint_instances
 from complaints.deadlines import Deadline, deadlines, earliest
-from engine import queries
+from complaints.queries import complaint_instances
+from engine import listings, queries
 from engine.errors import Conflict, EngineError, ProcessError
 from engine.formdata import FormError
-from engine.records import InboxTask, Instance
+from engine.records import InboxTask
 from engine.specs import name_in
 from engine.views import TaskView
-from forms.builder import (PeopleChoices, apply_errors, initial_data, read_only, submitted_values,
-                           task_form_class)
+from forms.actions import ActionForm
+from forms.builder import PeopleChoices, apply_errors, initial_data, read_only, submitted_values, task_form_class
+from forms.sla import AcknowledgeForm
 from web.context import actor, can, db, engine, perform, requires
 from web.errors import describe, engine_error_status
 from web.i18n import locale_code
 
 bp = Blueprint("inbox", __name__)
 SCOPES = ("all", "mine", "groups")
-
-
-class ActionForm(FlaskForm):
-    """Claim and release buttons carry only the CSRF token."""
-
-
-class AcknowledgeForm(FlaskForm):
-    """What the next level up did about an SLA breach escalated to it."""
-
-    text = TextAreaField(_l("What was done"), [DataRequired(), Length(max=2000)])
-
-
-def can_act_on(task: TaskView) -> bool:
-    """Whether the signed-in user may claim or complete this task."""
-    return can("work_cases") and actor().may_act(task.principals, task.assignee_id)
 
 
 @bp.app_template_filter("working_time")
@@ -94,9 +75,7 @@ def index():
     escalations = sla.escalations_for(db(), actor().company_id, [g.name for g in current_user.groups]) \
         if can("work_cases") else []
     holders = names_by_id(db(), {t.assignee_id for t in tasks})
-    numbers = dict(db().execute(sa.select(Instance.id, Instance.business_key)
-                                .where(Instance.id.in_({c.instance_id for c in escalations}))).all()) \
-        if escalations else {}
+    numbers = listings.business_keys(db(), actor().company_id, {c.instance_id for c in escalations})
     return render_template("inbox/index.html", rows=rows, clock_numbers=numbers,
                            complaint_ids=complaint_instances(db(), {t.instance_id for t in tasks}), any_tasks=bool(tasks), scope=scope,
                            sort=sort, overdue_only=overdue_only, holders=holders, escalations=escalations,

@@ -8,15 +8,15 @@ import dataclasses
 import uuid
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import Session
 
 from auth.directory import names_by_id
+from auth.queries import group_names
 from complaints.registration import sample_values
-from engine import publishing, queries
+from engine import listings, publishing, queries
 from engine.errors import EngineError
 from engine.formdata import FormError
 from engine.records import Instance
@@ -26,8 +26,7 @@ from forms.builder import apply_errors, initial_data, read_only, submitted_value
 from web.context import actor, db, engine, perform, requires
 from web.errors import describe
 from web.i18n import locale_code
-from web.inputs import takes_json
-from web.procedures import company_groups, json_xml, problems_json
+from web.inputs import json_xml, problems_json, takes_json
 
 bp = Blueprint("test_runs", __name__, url_prefix="/procedures")
 
@@ -44,7 +43,7 @@ def tester() -> Actor:
 def start(key: str):
     """Start a sandbox case of the posted draft with a sample complaint; answers the page to play it on."""
     _body, xml = json_xml()
-    who, groups = tester(), company_groups()
+    who, groups = tester(), group_names(db(), current_user.company_id)
 
     def begin(session: Session) -> int:
         version = publishing.trial_version(session, who.company_id, xml, who.user_id, groups)
@@ -59,8 +58,7 @@ def start(key: str):
 
 
 def _sandbox(instance_id: int) -> Instance:
-    instance = db().scalar(sa.select(Instance).where(Instance.id == instance_id, Instance.sandbox.is_(True),
-                                                     Instance.company_id == current_user.company_id))
+    instance = listings.sandbox_instance(db(), current_user.company_id, instance_id)
     if instance is None:
         abort(404)
     return instance

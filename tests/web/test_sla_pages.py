@@ -8,7 +8,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask_babel import force_locale
 
-from complaints import sla
+from complaints import queries, sla
 from complaints.registration import register as register_complaint
 from complaints.sla import SlaClock, SlaPolicy
 from db import utcnow
@@ -184,6 +184,29 @@ def test_the_next_level_up_acknowledges_an_escalated_breach(login, acme, databas
     assert "Called the customer, replacement sent" in page
     history = page[page.index("Missed deadline acknowledged"):]  # the sealed history, below the clocks
     assert "Deadline missed: Resolution" in page and "Called the customer, replacement sent" in history
+
+
+def test_an_escalation_acknowledged_while_the_page_read_it_keeps_the_first_answer(login, acme, database, engine,
+                                                                                  complaint_data, monkeypatch):
+    """The write runs in its own unit of work on the clock as the page read it: an acknowledgement committed in
+    between fails the clock's version check instead of being overwritten."""
+    set_policy(database, acme, resolution_target="PT0S", escalate_to="Management")
+    case = register(database, engine, acme, complaint_data)
+    sla.check_clocks(database.sessionmaker, engine, utcnow() + timedelta(seconds=1))
+    with database.session() as s:
+        clock_id = s.scalar(sa.select(SlaClock.id).where(SlaClock.instance_id == case))
+    read = queries.sla_clock
+
+    def read_then_someone_else_answers(session, company_id, wanted):
+        clock = read(session, company_id, wanted)
+        with database.session() as s:
+            sla.acknowledge(s, engine, s.get(SlaClock, wanted), acme.users["admin"].id, "first", utcnow())
+        return clock
+    monkeypatch.setattr(queries, "sla_clock", read_then_someone_else_answers)
+    manager = login(acme.email("manager"))
+    assert manager.post(f"/sla/escalations/{clock_id}", {"text": "second"}, token_from="/").status_code == 303
+    with database.session() as s:
+        assert s.get(SlaClock, clock_id).acknowledgement == "first"
 
 
 def test_deadline_notes_are_in_the_history_but_no_step_to_rewind_to(login, acme, database, engine, complaint_data):
