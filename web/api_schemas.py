@@ -11,7 +11,7 @@ from engine.errors import N_
 
 # marshmallow's own messages for the fields used below, so they are extracted and translated with Kesu's.
 LIBRARY_MESSAGES = (N_("Missing data for required field."), N_("Not a valid string."), N_("Not a valid mapping type."),
-                    N_("Must be one of: %(choices)s."), N_("Field may not be null."))
+                    N_("Field may not be null."), N_("Invalid input type."))
 
 
 class Body(Schema):
@@ -44,7 +44,8 @@ class DataBody(Body):
 
 
 class TasksQuery(Body):
-    scope = fields.String(validate=OneOf(("mine", "groups")), metadata={"description": "default: groups"})
+    scope = fields.String(validate=OneOf(("mine", "groups"), error=N_("must be mine or groups")),
+                          metadata={"description": "default: groups"})
 
 
 class Procedure(Answer):
