@@ -1,6 +1,6 @@
-"""The JSON API (/api/v1): bearer tokens, procedures, instances, tasks. Each view declares its contract (web/openapi.py),
-which checks its requests and documents it at /api/v1/openapi.json and /api/v1/docs. Errors are JSON a person can act
-on and a program can test: `{"error": text, "code": stable code, "params": {...}}` (web/errors.py's catalog)."""
+"""The JSON API (/api/v1): bearer tokens, procedures, instances, tasks. Each view declares its contract
+(web/openapi.py), which checks its requests and documents it at /api/v1/openapi.json and /api/v1/docs. Errors are JSON
+a person can act on and a program can test: `{"error": text, "code": stable code, "params": {...}}` (web/errors.py's catalog)."""
 from __future__ import annotations
 
 from functools import wraps

@@ -116,9 +116,10 @@ def _http_json(error: HTTPException) -> tuple[Response, int]:
 def _http_error(error: HTTPException):
     if _wants_json():
         return _http_json(error)
-    known = error.code in TITLES  # the statuses pages explain in their own words
-    return render_template("error.html", code=error.code, title=_(TITLES.get(error.code, error.name)),
-                           message=text(HTTP_CODES[error.code]) if known else error.description), error.code
+    status = error.code or 500
+    known = status in TITLES  # the statuses pages explain in their own words
+    return render_template("error.html", code=status, title=_(TITLES.get(status, error.name)),
+                           message=text(HTTP_CODES[status]) if known else error.description), status
 
 
 def _unexpected(error: Exception):

@@ -180,7 +180,8 @@ def test_503_carries_unavailable(down):  # noqa: F811 - the fixture imported abo
 # -- texts in the caller's language -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("language,text", [("zh-Hans", "此任务已由Service认领。"), ("zh-Hant", "此任務已由Service認領。"),
+@pytest.mark.parametrize("language,text", [("zh-Hans", "此任务已由Service认领。"),
+                                           ("zh-Hant", "此任務已由Service認領。"),
                                            (None, "This task is held by Service.")])
 def test_api_errors_speak_the_accept_language(acme, api, service, case, language, text):
     task_id = case["tasks"][0]["id"]
