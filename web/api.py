@@ -1,6 +1,7 @@
 """The JSON API (/api/v1): bearer tokens, procedures, instances, tasks. Each view declares its contract
 (web/openapi.py), which checks its requests and documents it at /api/v1/openapi.json and /api/v1/docs. Errors are JSON
-a person can act on and a program can test: `{"error": text, "code": stable code, "params": {...}}` (web/errors.py's catalog)."""
+a person can act on and a program can test: `{"error": text, "code": stable code, "params": {...}}` (web/errors.py's
+catalog)."""
 from __future__ import annotations
 
 from functools import wraps
@@ -36,10 +37,11 @@ bp.after_app_request(check_answer)
 
 DATA_SHAPE = '{"data": {...}}'
 TOKEN_SHAPE = '{"email": "...", "password": "..."}'
-# The engine's errors each step can answer, by status (its contract lists them).
-TASK_ERRORS = {400: ("task_refused",), 403: ("not_offered",), 404: ("no_such_task",),
+# The engine's errors each step can answer, by status (its contract lists them); completing may refuse the form.
+STEP_ERRORS = {403: ("not_offered",), 404: ("no_such_task",),
                409: ("held_by", "not_held", "already_completed", "not_ready", "case_stopped", "concurrent_change"),
                422: ("process_error",)}
+COMPLETE_ERRORS = {400: ("task_refused",), **STEP_ERRORS}
 
 
 def engine_error(problem: EngineError):
@@ -245,7 +247,7 @@ def _step(action, respond):
 
 @bp.post("/tasks/<task_id>/claim")
 @api_user(*WORKERS)
-@contract({200: StepDone()}, errors=TASK_ERRORS)
+@contract({200: StepDone()}, errors=STEP_ERRORS)
 def claim(task_id: str):
     """Take a task offered to me, so that nobody else works on it."""
     return _step(lambda s: engine().claim(s, task_id, actor_for(g.api_user)), lambda _: jsonify(status="claimed"))
@@ -253,7 +255,7 @@ def claim(task_id: str):
 
 @bp.post("/tasks/<task_id>/release")
 @api_user(*WORKERS)
-@contract({200: StepDone()}, errors=TASK_ERRORS)
+@contract({200: StepDone()}, errors=STEP_ERRORS)
 def release(task_id: str):
     """Give back a task I hold, so that its groups see it again."""
     return _step(lambda s: engine().release(s, task_id, actor_for(g.api_user)), lambda _: jsonify(status="released"))
@@ -261,7 +263,7 @@ def release(task_id: str):
 
 @bp.post("/tasks/<task_id>/complete")
 @api_user(*WORKERS)
-@contract({200: Instance()}, body=DataBody(), shape=DATA_SHAPE, errors=TASK_ERRORS)
+@contract({200: Instance()}, body=DataBody(), shape=DATA_SHAPE, errors=COMPLETE_ERRORS)
 def complete(task_id: str, body: dict[str, Any]):
     """Complete a task with the values of its form's fields; answers the case as it stands after the step.
 

@@ -125,7 +125,7 @@ def _http_error(error: HTTPException):
 def _unexpected(error: Exception):
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     if _wants_json():
-        return error_json(500, "internal_error", message=CATALOG["internal_error"])
+        return error_json(500, "internal_error", message=text("internal_error"))
     return render_template("error.html", code=500, title=_("Something went wrong"), message=text("internal_error")), 500
 
 
