@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from engine.errors import N_
 from engine.specs import FieldSpec
 
 
@@ -21,24 +22,26 @@ class FieldError:
     params: tuple[tuple[str, Any], ...] = ()
 
     def __str__(self) -> str:
-        return MESSAGES[self.code].format(**dict(self.params))
+        return MESSAGES[self.code] % dict(self.params)
 
 
+# The one home of form messages by code, for every channel: English here, translated at the edge.
 MESSAGES = {
-    "unknown": "this task has no such field",
-    "readonly": "this field is read-only",
-    "required": "this field is required",
-    "boolean": "answer yes or no (true or false)",
-    "integer": "enter a whole number",
-    "date": "enter a date as YYYY-MM-DD",
-    "choice": "choose one of: {choices}",
-    "text": "enter text",
-    "min": "must be at least {limit}",
-    "max": "must be at most {limit}",
-    "minlength": "must be at least {limit} characters",
-    "maxlength": "must be at most {limit} characters",
-    "unknown_user": "no active user of your company has this e-mail",
-    "unknown_group": "your company has no group of this name",
+    "unknown": N_("this task has no such field"),
+    "not_in_form": N_("this form has no such field"),
+    "readonly": N_("this field is read-only"),
+    "required": N_("this field is required"),
+    "boolean": N_("answer yes or no (true or false)"),
+    "integer": N_("enter a whole number"),
+    "date": N_("enter a date as YYYY-MM-DD"),
+    "choice": N_("choose one of: %(choices)s"),
+    "text": N_("enter text"),
+    "min": N_("must be at least %(limit)s"),
+    "max": N_("must be at most %(limit)s"),
+    "minlength": N_("must be at least %(limit)s characters"),
+    "maxlength": N_("must be at most %(limit)s characters"),
+    "unknown_user": N_("no active user of your company has this e-mail"),
+    "unknown_group": N_("your company has no group of this name"),
 }
 
 

@@ -14,6 +14,7 @@ from wtforms.fields.core import UnboundField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from complaints.choices import N_
+from engine.formdata import MESSAGES, FieldError
 from engine.queries import Answers
 from engine.specs import FieldSpec, Option
 from forms.builtin import CallbackForm
@@ -170,33 +171,19 @@ def submitted_values(form: FlaskForm, fields: tuple[FieldSpec, ...]) -> dict[str
     return values
 
 
-def apply_errors(form: FlaskForm, errors: dict[str, Any]) -> None:
+def field_message(error: FieldError) -> str:
+    """An engine's field error in the reader's language, from the one form-message catalog."""
+    return gettext(MESSAGES[error.code], **dict(error.params))
+
+
+def apply_errors(form: FlaskForm, errors: dict[str, FieldError]) -> None:
     """Show the engine's field errors on the form, translated."""
     for field_id, error in errors.items():
-        message = gettext(MESSAGE_TEXT.get(error.code, str(error)), **dict(error.params))
+        message = field_message(error)
         if field_id in form:
             form[field_id].errors = [*form[field_id].errors, message]
         else:
             form.form_errors.append(f"{field_id}: {message}")
-
-
-# The engine's field error codes (engine.formdata.MESSAGES), marked for translation here.
-MESSAGE_TEXT = {
-    "unknown": N_("this task has no such field"),
-    "readonly": N_("this field is read-only"),
-    "required": N_("this field is required"),
-    "boolean": N_("answer yes or no (true or false)"),
-    "integer": N_("enter a whole number"),
-    "date": N_("enter a date as YYYY-MM-DD"),
-    "choice": N_("choose one of: %(choices)s"),
-    "text": N_("enter text"),
-    "min": N_("must be at least %(limit)s"),
-    "max": N_("must be at most %(limit)s"),
-    "minlength": N_("must be at least %(limit)s characters"),
-    "maxlength": N_("must be at most %(limit)s characters"),
-    "unknown_user": N_("no active user of your company has this e-mail"),
-    "unknown_group": N_("your company has no group of this name"),
-}
 
 
 def form_labels() -> dict[str, dict[str, str]]:

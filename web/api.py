@@ -1,10 +1,14 @@
-"""The JSON API (/api/v1): bearer tokens, procedures, instances, tasks. Errors are JSON a person can act on."""
+"""The JSON API (/api/v1): bearer tokens, procedures, instances, tasks. Each view declares its contract
+(web/openapi.py), which checks its requests and documents it at /api/v1/openapi.json and /api/v1/docs. Errors are JSON
+a person can act on and a program can test: `{"error": text, "code": stable code, "params": {...}}` (web/errors.py's
+catalog)."""
 from __future__ import annotations
 
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, render_template, request
+from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from auth import permissions, tokens
@@ -15,26 +19,49 @@ from complaints.registration import FIELDS, register
 from db import utcnow
 from engine import publishing, queries
 from engine.errors import EngineError
-from engine.formdata import FormError
+from engine.formdata import MESSAGES as FORM_MESSAGES, FormError
 from engine.views import InstanceView, TaskView
 from engine.xmlload import DiagramError
-from forms.builder import submitted_values, task_form_class
+from forms.builder import field_message, submitted_values, task_form_class
 from forms.registration import RegistrationForm
 from web import throttle
-from web.context import db, engine, perform
-from web.errors import engine_error_status
+from web.api_schemas import (
+    DataBody,
+    Event,
+    Instance,
+    Procedure,
+    Published,
+    Started,
+    StepDone,
+    Task,
+    TasksQuery,
+    TokenIssued,
+    TokenRequest,
+)
+from web.context import database, db, engine, perform
+from web.errors import engine_error_status, error_json
+from web.openapi import check_answer, contract, document, error_codes
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp.after_app_request(check_answer)
+
+DATA_SHAPE = '{"data": {...}}'
+TOKEN_SHAPE = '{"email": "...", "password": "..."}'
+# The engine's errors each step can answer, by status (its contract lists them); completing may refuse the form.
+STEP_ERRORS = {403: ("not_offered",), 404: ("no_such_task",),
+               409: ("held_by", "not_held", "already_completed", "not_ready", "case_stopped", "concurrent_change"),
+               422: ("process_error",)}
+COMPLETE_ERRORS = {400: ("task_refused",), **STEP_ERRORS}
 
 
-def error(status: int, message: str, **extra: Any):
-    return jsonify(error=message, **extra), status
+def engine_error(problem: EngineError):
+    """An engine error as the API answers it: its status, its code and its text in the caller's language."""
+    return error_json(engine_error_status(problem), problem.code, problem.params)
 
 
 def api_user(permission: str | None = None):
     """Authenticate the bearer token; optionally require `permission`."""
-    if permission is not None:
-        permissions.holders(permission)  # an unknown name fails here, when the view is defined
+    holders = sorted(permissions.holders(permission)) if permission else []  # an unknown name fails here
 
     def decorator(view):
         @wraps(view)
@@ -42,42 +69,63 @@ def api_user(permission: str | None = None):
             header = request.headers.get("Authorization", "")
             found = tokens.user_for(db(), header[7:].strip()) if header.lower().startswith("bearer ") else None
             if found is None:
-                return error(401, "missing, unknown, expired or revoked token; POST /api/v1/auth/token first")
+                return error_json(401, "bad_token")
             user, g.api_token_id = found
             if permission is not None and not permissions.can(user, permission):
-                return error(403, f"your role ({user.role}) may not do this")
+                return error_json(403, "role_not_allowed", {"role": user.role})
             g.api_user = user
             return view(*args, **kwargs)
+        wrapped.api_roles = tuple(holders)  # type: ignore[attr-defined]  # the document lists them
         return wrapped
     return decorator
 
 
+@bp.get("/openapi.json")
+@contract({200: None})
+def openapi():
+    """This API's OpenAPI 3 document."""
+    return jsonify(document(current_app))
+
+
+@bp.get("/docs")
+@contract({200: None})
+def docs():
+    """This API's operations, shapes and error codes, as a page."""
+    return render_template("api/docs.html", doc=document(current_app), codes=error_codes(current_app))
+
+
 @bp.post("/auth/token")
-def token():
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("email"), str) or not isinstance(body.get("password"), str):
-        return error(400, 'send JSON: {"email": "...", "password": "..."}')
+@contract({200: TokenIssued()}, body=TokenRequest(), shape=TOKEN_SHAPE,
+          errors={401: ("wrong_credentials",), 429: ("too_many_sign_ins",)})
+def token(body: dict[str, Any]):
+    """Issue a bearer token for an e-mail and password.
+
+    Too many failed sign-ins for an account or from an address answer 429 with Retry-After."""
     email = body["email"]
     until = throttle.blocked_until(email)
     if until is not None:
         retry = max(1, int((until - utcnow()).total_seconds()))
-        response = error(429, "too many failed sign-ins; try again later", retry_after=retry,
-                         retry_at=until.isoformat())
+        response = error_json(429, "too_many_sign_ins", {"retry_after": retry}, retry_after=retry,
+                              retry_at=until.isoformat())
         response[0].headers["Retry-After"] = str(retry)
         return response
     user = authenticate(db(), email, body["password"])
     if user is None:
         throttle.failed(email)
-        return error(401, "wrong e-mail or password")
+        return error_json(401, "wrong_credentials")
     throttle.succeeded(email)
     lifetime = current_app.config["API_TOKEN_LIFETIME"]
     name = body.get("name") if isinstance(body.get("name"), str) else "API"
     value = perform(lambda s: tokens.issue(s, user, lifetime, name))
+    name = body.get("name", "API")
+    with database().session() as s:
+        value = tokens.issue(s, s.get(User, user.id), lifetime, name)
     return jsonify(token=value, expires_at=(utcnow() + lifetime).isoformat())
 
 
 @bp.delete("/auth/token")
 @api_user()
+@contract({204: None})
 def revoke_token():
     """Revoke the token this request carries; it is refused from then on."""
     perform(lambda s: tokens.revoke(s, g.api_user.id, g.api_token_id))
@@ -86,7 +134,9 @@ def revoke_token():
 
 @bp.get("/processes")
 @api_user()
+@contract({200: Procedure(many=True)})
 def processes():
+    """The newest published version of each of my company's procedures."""
     versions = publishing.latest_versions(db(), g.api_user.company_id)
     return jsonify([{"key": v.process_key, "version": v.version, "name": v.name,
                      "published_at": v.published_at.isoformat()} for v in versions])
@@ -98,19 +148,28 @@ def _uploaded_bpmn() -> bytes:
     return request.get_data()
 
 
+BPMN_UPLOAD = {"application/xml": {"schema": {"type": "string"}},
+               "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                                  "properties": {"file": {"type": "string", "format": "binary"}}}}}
+
+
 @bp.post("/processes")
 @api_user("publish")
+@contract({201: Published()}, content=BPMN_UPLOAD, errors={400: ("empty_diagram", "diagram_refused")})
 def publish():
+    """Publish a BPMN diagram as the next version of its procedure (`?note=` is kept with it).
+
+    A refused diagram answers 400 with `errors`: one {element, message} per problem."""
     data = _uploaded_bpmn()
     if not data.strip():
-        return error(400, "send the BPMN file as the body (application/xml) or as multipart field 'file'")
+        return error_json(400, "empty_diagram")
     company_id = g.api_user.company_id
     groups = group_names(db(), company_id)
     try:
         version = perform(lambda s: publishing.publish(s, company_id, data, g.api_user.id,
                                                        request.args.get("note", ""), groups), actor_for(g.api_user))
     except DiagramError as problem:
-        return error(400, "the diagram was not published", errors=[
+        return error_json(400, "diagram_refused", errors=[
             {"element": element, "message": message} for element, message in problem.problems])
     return jsonify(key=version.process_key, version=version.version, name=version.name), 201
 
@@ -127,29 +186,25 @@ def _form_errors(form) -> dict[str, str]:
     return {name: "; ".join(str(m) for m in messages) for name, messages in form.errors.items()}
 
 
-def _body_data() -> dict[str, Any] | None:
-    """The `data` object of a JSON body, or None when the body is not shaped like that."""
-    body = request.get_json(silent=True)
-    data = body.get("data") if isinstance(body, dict) else None
-    return data if isinstance(data, dict) else None
-
-
-def _refusal(form, data: dict[str, Any], allowed, what: str):
+def _refusal(form, data: dict[str, Any], allowed, code: str):
     """400 listing every bad and every undeclared field, or None when the form accepts the data."""
-    unknown = {k: "this form has no such field" for k in data if k not in allowed}
+    unknown = {k: _(FORM_MESSAGES["not_in_form"]) for k in data if k not in allowed}
     if form.validate() and not unknown:
         return None
-    return error(400, f"the {what} was not accepted", errors={**_form_errors(form), **unknown})
+    return error_json(400, code, errors={**_form_errors(form), **unknown})
 
 
 @bp.post("/processes/<key>/instances")
 @api_user("register_complaint")
-def start(key: str):
-    data = _body_data()
-    if data is None:
-        return error(400, 'send JSON: {"data": {...registration fields...}}')
+@contract({201: Started()}, body=DataBody(), shape=DATA_SHAPE,
+          errors={400: ("complaint_refused", "unknown_choice"), 404: ("no_such_procedure",), 422: ("process_error",)})
+def start(key: str, body: dict[str, Any]):
+    """Register a complaint and start the newest version of procedure `key` for it.
+
+    `data` holds the registration form's fields; each bad or unknown one is named in `errors`."""
+    data = body["data"]
     form = RegistrationForm(formdata=_as_formdata(data), meta={"csrf": False})
-    refused = _refusal(form, data, FIELDS, "complaint")
+    refused = _refusal(form, data, FIELDS, "complaint_refused")
     if refused:
         return refused
     try:
@@ -158,7 +213,7 @@ def start(key: str):
         complaint = perform(lambda s: register(s, engine(), s.merge(version), actor_for(g.api_user), values,
                                                g.api_user.company.timezone), actor_for(g.api_user))
     except EngineError as problem:
-        return error(engine_error_status(problem), str(problem))
+        return engine_error(problem)
     view = queries.instance_view(db(), engine(), queries.get_instance(db(), complaint.instance_id,
                                                                        g.api_user.company_id))
     return jsonify(id=view.id, number=view.business_key, status=view.status,
@@ -181,10 +236,10 @@ def _task_json(task: TaskView, holders: dict[int, str] | None = None) -> dict[st
 
 @bp.get("/tasks")
 @api_user("work_cases")
-def tasks():
-    scope = request.args.get("scope", "groups")
-    if scope not in ("mine", "groups"):
-        return error(400, "scope must be 'mine' or 'groups'")
+@contract({200: Task(many=True)}, query=TasksQuery())
+def tasks(query: dict[str, Any]):
+    """Open tasks: those I hold (`scope=mine`) or those offered to my groups (`scope=groups`, the default)."""
+    scope = query.get("scope", "groups")
     found = queries.tasks_for(db(), engine(), actor_for(g.api_user), scope)
     holders = names_by_id(db(), {t.assignee_id for t in found})
     return jsonify([_task_json(t, holders) for t in found])
@@ -195,34 +250,40 @@ def _step(action, respond):
     try:
         result = perform(action, actor_for(g.api_user))
     except FormError as problem:
-        return error(400, "the task was not accepted", errors={k: str(v) for k, v in problem.errors.items()})
+        return error_json(400, "task_refused", errors={k: field_message(v) for k, v in problem.errors.items()})
     except EngineError as problem:
-        return error(engine_error_status(problem), str(problem))
+        return engine_error(problem)
     return respond(result)
 
 
 @bp.post("/tasks/<task_id>/claim")
 @api_user("work_cases")
+@contract({200: StepDone()}, errors=STEP_ERRORS)
 def claim(task_id: str):
+    """Take a task offered to me, so that nobody else works on it."""
     return _step(lambda s: engine().claim(s, task_id, actor_for(g.api_user)), lambda _: jsonify(status="claimed"))
 
 
 @bp.post("/tasks/<task_id>/release")
 @api_user("work_cases")
+@contract({200: StepDone()}, errors=STEP_ERRORS)
 def release(task_id: str):
+    """Give back a task I hold, so that its groups see it again."""
     return _step(lambda s: engine().release(s, task_id, actor_for(g.api_user)), lambda _: jsonify(status="released"))
 
 
 @bp.post("/tasks/<task_id>/complete")
 @api_user("work_cases")
-def complete(task_id: str):
-    data = _body_data()
-    if data is None:
-        return error(400, 'send JSON: {"data": {...the task\'s fields...}}')
+@contract({200: Instance()}, body=DataBody(), shape=DATA_SHAPE, errors=COMPLETE_ERRORS)
+def complete(task_id: str, body: dict[str, Any]):
+    """Complete a task with the values of its form's fields; answers the case as it stands after the step.
+
+    `data` may hold only the task's own editable fields; each bad or unknown one is named in `errors`."""
+    data = body["data"]
     view = queries.visible_task(db(), engine(), actor_for(g.api_user), task_id)
     if view is not None:
         form = task_form_class(view.fields, view.form_key, "en")(formdata=_as_formdata(data), meta={"csrf": False})
-        refused = _refusal(form, data, {f.id for f in view.fields if not f.readonly}, "task")
+        refused = _refusal(form, data, {f.id for f in view.fields if not f.readonly}, "task_refused")
         if refused:
             return refused
         data = submitted_values(form, view.fields)
@@ -246,20 +307,24 @@ def _view_json(view: InstanceView) -> dict[str, Any]:
 
 @bp.get("/instances/<int:instance_id>")
 @api_user()
+@contract({200: Instance()}, errors={404: ("no_such_case",)})
 def instance(instance_id: int):
+    """A case of my company: its status, data and open tasks."""
     try:
         return jsonify(_instance_json_by_id(instance_id))
     except EngineError as problem:
-        return error(engine_error_status(problem), str(problem))
+        return engine_error(problem)
 
 
 @bp.get("/instances/<int:instance_id>/events")
 @api_user()
+@contract({200: Event(many=True)}, errors={404: ("no_such_case",)})
 def events(instance_id: int):
+    """A case's history, oldest first: who did what and when."""
     try:
         found = queries.events(db(), instance_id, g.api_user.company_id)
     except EngineError as problem:
-        return error(engine_error_status(problem), str(problem))
+        return engine_error(problem)
     people = names_by_id(db(), {e.actor_id for e in found})
     return jsonify([{"seq": e.seq, "type": e.type, "element_id": e.element_id, "task_id": e.task_id,
                      "actor": people.get(e.actor_id), "actor_id": e.actor_id, "at": e.at.isoformat(),

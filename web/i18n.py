@@ -15,16 +15,26 @@ WTFORMS_LOCALES = {"zh_Hans": "zh", "zh_Hant": "zh_TW"}
 
 
 def select_locale() -> str:
-    """The language chosen in this session, else the user's, else Simplified Chinese."""
+    """The language chosen in this session, else the user's, else Simplified Chinese. The API, which integrations
+    call, speaks the language its Accept-Language header asks for, else the one chosen in this session (its docs
+    page in a browser), else English."""
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():  # CLI commands and background work
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    chosen = session.get("lang")
-    if chosen in languages:
+    if request.path.startswith("/api/"):
+        return request.accept_languages.best_match(languages) or _chosen(languages) or "en"
+    chosen = _chosen(languages)
+    if chosen:
         return chosen
     if current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _chosen(languages: dict[str, str]) -> str | None:
+    """The language picked with the page's language buttons, if it is one we have."""
+    chosen = session.get("lang")
+    return chosen if chosen in languages else None
 
 
 def select_timezone() -> str:

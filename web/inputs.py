@@ -16,7 +16,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.routing import IntegerConverter, Map
 
 from engine.xmlload import DiagramError
-from web.errors import DESCRIPTIONS
+from web.errors import refuse
 
 # The largest value of an sa.Integer column on PostgreSQL (SQLite's hold 64 bits): every id and number in a URL.
 INT_MAX = 2**31 - 1
@@ -107,7 +107,7 @@ def refuse_json_to_forms() -> None:
     breaks the form or the view."""
     marked = (current_app.view_functions.get(request.endpoint or ""), current_app.blueprints.get(request.blueprint))
     if request.method == "POST" and request.is_json and not any(getattr(m, "takes_json", False) for m in marked):
-        abort(415, DESCRIPTIONS[415])
+        refuse(415, "unsupported_media_type")
 
 
 def refuse_unstorable_text() -> None:
@@ -116,7 +116,7 @@ def refuse_unstorable_text() -> None:
     fields = (part for values in (request.args, request.form) for pair in values.items(multi=True) for part in pair)
     texts = chain((request.view_args or {}).values(), fields)
     if any(isinstance(text, str) and _UNSTORABLE.search(text) for text in texts):
-        abort(400, "The request holds a NUL character, which cannot be stored; send it without.")
+        refuse(400, "unstorable_text")
 
 
 def register(app: Flask) -> None:
