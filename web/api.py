@@ -38,7 +38,7 @@ from web.api_schemas import (
     TokenIssued,
     TokenRequest,
 )
-from web.context import database, db, engine, perform
+from web.context import db, engine, perform
 from web.errors import engine_error_status, error_json
 from web.openapi import check_answer, contract, document, error_codes
 
@@ -115,11 +115,8 @@ def token(body: dict[str, Any]):
         return error_json(401, "wrong_credentials")
     throttle.succeeded(email)
     lifetime = current_app.config["API_TOKEN_LIFETIME"]
-    name = body.get("name") if isinstance(body.get("name"), str) else "API"
-    value = perform(lambda s: tokens.issue(s, user, lifetime, name))
     name = body.get("name", "API")
-    with database().session() as s:
-        value = tokens.issue(s, s.get(User, user.id), lifetime, name)
+    value = perform(lambda s: tokens.issue(s, user, lifetime, name))
     return jsonify(token=value, expires_at=(utcnow() + lifetime).isoformat())
 
 

@@ -13,7 +13,6 @@ from flask import Flask, Response, current_app, jsonify, render_template, reques
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, default_exceptions
 
-from complaints.choices import N_
 from db import unavailable
 from engine.errors import MESSAGES, N_, Conflict, EngineError, Forbidden, NotFound, ProcessError
 from engine.formdata import FormError

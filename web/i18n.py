@@ -22,13 +22,29 @@ def select_locale() -> str:
     if not has_request_context():  # CLI commands and background work
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     if request.path.startswith("/api/"):
-        return request.accept_languages.best_match(languages) or _chosen(languages) or "en"
+        return _accepted(languages) or _chosen(languages) or "en"
     chosen = _chosen(languages)
     if chosen:
         return chosen
     if current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+# How clients write our Chinese locales in Accept-Language (zh-CN, zh-TW, zh-Hant-HK…), by their first two parts.
+CHINESE_TAGS = {"zh": "zh_Hans", "zh-cn": "zh_Hans", "zh-sg": "zh_Hans", "zh-hans": "zh_Hans",
+                "zh-tw": "zh_Hant", "zh-hk": "zh_Hant", "zh-mo": "zh_Hant", "zh-hant": "zh_Hant"}
+
+
+def _accepted(languages: dict[str, str]) -> str | None:
+    """The best of our languages the Accept-Language header asks for, reading zh-CN as zh_Hans and zh-TW as zh_Hant."""
+    for tag, _quality in request.accept_languages:
+        code = tag.replace("_", "-").lower()
+        found = CHINESE_TAGS.get("-".join(code.split("-")[:2])) or next(
+            (name for name in languages if name.lower() == code.split("-")[0]), None)
+        if found in languages:
+            return found
+    return None
 
 
 def _chosen(languages: dict[str, str]) -> str | None:

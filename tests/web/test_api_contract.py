@@ -182,6 +182,9 @@ def test_503_carries_unavailable(down):  # noqa: F811 - the fixture imported abo
 
 @pytest.mark.parametrize("language,text", [("zh-Hans", "此任务已由Service认领。"),
                                            ("zh-Hant", "此任務已由Service認領。"),
+                                           ("zh-CN,zh;q=0.9,en;q=0.8", "此任务已由Service认领。"),
+                                           ("zh-TW", "此任務已由Service認領。"),
+                                           ("fr-FR, en;q=0.5", "This task is held by Service."),
                                            (None, "This task is held by Service.")])
 def test_api_errors_speak_the_accept_language(acme, api, service, case, language, text):
     task_id = case["tasks"][0]["id"]
