@@ -50,27 +50,39 @@ class Tally:
                 f"{spread(self.loads)}")
 
 
+@dataclass
+class Count:
+    """What ran while `counting` watched: the statements, and how many workflows were deserialized."""
+
+    statements: list[str] = field(default_factory=list)
+    loads: int = 0
+
+    @property
+    def row_reads(self) -> int:
+        """The statements that read task (inbox) or case (instance) rows."""
+        return sum(1 for statement in self.statements if ROW_READ.match(statement))
+
+
 @contextmanager
-def counting(app_world: World) -> Iterator[tuple[list[str], list[int]]]:
-    """Collect the statements run and count the deserializations made while the block runs."""
-    statements: list[str] = []
-    loads = [0]
+def counting(database: sa.Engine) -> Iterator[Count]:
+    """Count the statements run on `database` and the workflow deserializations made while the block runs."""
+    count = Count()
     original = serializer.loads
 
     def on_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
+        count.statements.append(statement)
 
     def counted_loads(*args: Any, **kwargs: Any) -> Any:
-        loads[0] += 1
+        count.loads += 1
         return original(*args, **kwargs)
 
-    sa.event.listen(app_world.database.engine, "before_cursor_execute", on_execute)
+    sa.event.listen(database, "before_cursor_execute", on_execute)
     serializer.loads = counted_loads
     try:
-        yield statements, loads
+        yield count
     finally:
         serializer.loads = original
-        sa.event.remove(app_world.database.engine, "before_cursor_execute", on_execute)
+        sa.event.remove(database, "before_cursor_execute", on_execute)
 
 
 def form_text(value: Any) -> str:
@@ -82,14 +94,14 @@ def tally(app_world: World, label: str, cases: int, post: Callable[[ReadyTask], 
     """Walk `cases` straight cases, counting what each POST of a completion costs."""
     result = Tally(label)
     for task in straight_steps(app_world, cases):
-        with counting(app_world) as (statements, loads):
+        with counting(app_world.database.engine) as count:
             response = post(task)
         if response.status_code not in (200, 303):
             raise RuntimeError(f"HTTP {response.status_code} on {task.element_id}: {response.get_data(as_text=True)}")
-        result.statements.append(len(statements))
-        result.row_reads.append(sum(1 for s in statements if ROW_READ.match(s)))
-        result.loads.append(loads[0])
-        result.example = result.example or statements
+        result.statements.append(len(count.statements))
+        result.row_reads.append(count.row_reads)
+        result.loads.append(count.loads)
+        result.example = result.example or count.statements
     return result
 
 
