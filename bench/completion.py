@@ -30,7 +30,7 @@ from bench.world import PASSWORD, ReadyTask, World
 from engine import serializer
 
 CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
-ROW_READ = re.compile(r"^\s*SELECT\b.*\bFROM (inbox_tasks|instances)\b", re.S | re.I)
+ROW_READ = re.compile(r"^\s*SELECT\b.*\bFROM (inbox_tasks|instances)\b", re.DOTALL | re.IGNORECASE)
 
 
 @dataclass

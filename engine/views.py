@@ -75,7 +75,7 @@ class InstanceView:
     status: str
     process_key: str
     process_name: str
-    version: int
+    version: int | None  # None for an owner's test run of a draft
     version_id: int
     data: dict[str, Any]
     tasks: tuple[TaskView, ...]

@@ -20,7 +20,7 @@ from complaints import sla
 from complaints.queries import complaint_instances
 from complaints.deadlines import Deadline, deadlines, earliest
 from engine import queries
-from engine.errors import Conflict, EngineError, ProcessError
+from engine.errors import EngineError
 from engine.formdata import FormError
 from engine.records import InboxTask, Instance
 from engine.specs import name_in
@@ -207,7 +207,7 @@ def _task_page(view: TaskView, form: FlaskForm, data: dict[str, Any]):
 def task(task_id: str):
     if request.method == "POST":
         return _complete(task_id)
-    row, view = _visible_task(task_id)
+    _, view = _visible_task(task_id)
     instance = queries.get_instance(db(), view.instance_id, actor().company_id)
     data = queries.instance_view(db(), engine(), instance).data
     shown = initial_data(view.fields, data, ZoneInfo(current_user.company.timezone),
