@@ -123,8 +123,8 @@ def task_view(engine: Engine, row: InboxTask, instance: Instance) -> TaskView:
     )
 
 
-def instance_view_from(engine: Engine, instance: Instance, data: dict[str, Any], tasks: tuple[TaskView, ...]
-                  ) -> InstanceView:
+def instance_view_from(engine: Engine, instance: Instance, data: dict[str, Any],
+                       tasks: tuple[TaskView, ...]) -> InstanceView:
     """A case as pages and the API show it, from its row, its data (JSON) and its open tasks."""
     process = engine.compiled(instance.version)
     return InstanceView(
@@ -286,9 +286,9 @@ class Step:
         deserialization. Tasks that stayed open (parallel branches) are the only rows it reads."""
         written = {row["id"]: _transient_row(row, principals) for row, principals in self.new_rows}
         kept = [str(t.id) for t in self.ready_after if str(t.id) not in written]
-        rows = [*self.session.scalars(sa.select(InboxTask).where(InboxTask.id.in_(kept))), *written.values()] \
-            if kept else list(written.values())
-        tasks = tuple(task_view(self.engine, row, self.instance) for row in sorted(rows, key=lambda r: r.created_at))
+        stayed = list(self.session.scalars(sa.select(InboxTask).where(InboxTask.id.in_(kept)))) if kept else []
+        rows = sorted([*stayed, *written.values()], key=lambda row: row.created_at)
+        tasks = tuple(task_view(self.engine, row, self.instance) for row in rows)
         return instance_view_from(self.engine, self.instance, self.data_after, tasks)
 
     def _notify(self, events: tuple[dict[str, Any], ...], new_tasks: tuple[tuple[dict[str, Any], list[str]], ...]
