@@ -32,9 +32,9 @@ from db import Base, Database, UTCDateTime
 from engine import recurrence
 from engine.calendar import BusinessCalendar
 from engine.errors import ProcessError
-from engine.records import Instance, ProcessVersion
+from engine.records import ProcessVersion
 from engine.specs import BPMN_NS, executable_process_ids
-from engine.views import Actor
+from engine.views import Actor, InstanceView
 from engine.xmlload import load_xml
 
 if TYPE_CHECKING:  # the runtime imports `begin` from here
@@ -163,7 +163,7 @@ def _advance(row: PeriodicStart, calendar: BusinessCalendar, now: datetime) -> d
 
 
 def _start(session: Session, engine: Engine, row: PeriodicStart, due: datetime, calendar: BusinessCalendar
-           ) -> Instance:
+           ) -> InstanceView:
     """Start the run's case on the schedule's version, as the system; its first event names the schedule."""
     trigger = {"type": "schedule", "element": row.element_id, "due": due.isoformat()}
     instance = engine.start(session, row.version, Actor(company_id=row.company_id), {},

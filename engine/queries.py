@@ -10,26 +10,13 @@ from sqlalchemy.orm import Session
 from engine import serializer
 from engine.errors import NotFound
 from engine.records import DecisionVersion, Event, InboxTask, Instance, TaskCandidate
-from engine.runtime import Engine, current_data, jsonable
+from engine.runtime import Engine, current_data, instance_view_from, jsonable, task_view
 from engine.views import Actor, InstanceView, TaskView
 
 Scope = Literal["mine", "groups", "all"]
 
 
-def task_view(engine: Engine, row: InboxTask, instance: Instance) -> TaskView:
-    process = engine.compiled(instance.version)
-    meta = process.tasks[row.element_id]
-    return TaskView(
-        id=row.id, instance_id=row.instance_id, business_key=instance.business_key, element_id=row.element_id,
-        name=meta.name, names=meta.names, lane=row.lane, candidate_groups=tuple(row.principals("group")),
-        candidate_users=tuple(row.principals("user")), assignee_id=row.assignee_id, claimed_at=row.claimed_at,
-        due_at=row.due_at, priority=row.priority, created_at=row.created_at, form_key=meta.form_key,
-        fields=engine.fields_of(meta), process_names={"": process.name, **process.element_names.get(process.key, {})},
-        group_labels=process.group_labels,
-    )
-
-
-def _scoped(query: sa.Select[InboxTask, Instance], actor: Actor, scope: Scope) -> sa.Select[InboxTask, Instance]:
+def _scoped(query: sa.Select[tuple[InboxTask, Instance]], actor: Actor, scope: Scope) -> sa.Select[tuple[InboxTask, Instance]]:
     if scope == "mine":
         return query.where(InboxTask.assignee_id == actor.user_id)
     offered = sa.select(TaskCandidate.task_id).where(TaskCandidate.principal.in_(actor.principals))
@@ -50,14 +37,6 @@ def tasks_for(session: Session, engine: Engine, actor: Actor, scope: Scope = "al
     return [task_view(engine, row, instance) for row, instance in session.execute(_scoped(query, actor, scope))]
 
 
-def visible_task(session: Session, engine: Engine, actor: Actor, task_id: str) -> TaskView | None:
-    """One task, if it is in my company and I hold it or it is offered to me."""
-    query = (sa.select(InboxTask, Instance).join(Instance, Instance.id == InboxTask.instance_id)
-             .where(InboxTask.id == task_id, InboxTask.company_id == actor.company_id, Instance.sandbox.is_(False)))
-    found = session.execute(_scoped(query, actor, "all")).first()
-    return task_view(engine, *found) if found else None
-
-
 def instance_tasks(session: Session, engine: Engine, instance: Instance) -> tuple[TaskView, ...]:
     rows = session.scalars(sa.select(InboxTask).where(InboxTask.instance_id == instance.id)
                            .order_by(InboxTask.created_at))
@@ -72,17 +51,10 @@ def get_instance(session: Session, instance_id: int, company_id: int) -> Instanc
 
 
 def instance_view(session: Session, engine: Engine, instance: Instance) -> InstanceView:
-    process = engine.compiled(instance.version)
-    workflow = serializer.loads(instance.state, process, engine.script_engine)
-    return InstanceView(
-        id=instance.id, company_id=instance.company_id, business_key=instance.business_key, status=instance.status,
-        process_key=process.key, process_name=instance.version.name, version=instance.version.version,
-        version_id=instance.version_id, data=jsonable(current_data(workflow)),
-        tasks=instance_tasks(session, engine, instance), created_at=instance.created_at,
-        completed_at=instance.completed_at, end_element=instance.end_element, error=instance.error,
-        error_element=instance.error_element, element_names=process.element_names,
-        field_labels=process.field_labels,
-    )
+    """A case as it is stored; a step's own answer comes from the step (Step.view), not from here."""
+    workflow = serializer.loads(instance.state, engine.compiled(instance.version), engine.script_engine)
+    data = jsonable(current_data(workflow))
+    return instance_view_from(engine, instance, data, instance_tasks(session, engine, instance))
 
 
 def events(session: Session, instance_id: int, company_id: int) -> list[Event]:

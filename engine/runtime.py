@@ -39,10 +39,13 @@ from engine.restricted import SandboxError
 from engine.sandbox import SandboxScriptEngine
 from engine.sealing import Sealer
 from engine.specs import CompiledProcess, FieldSpec, SpecCache, TaskMeta
-from engine.views import Actor
+from engine.views import Actor, InstanceView, TaskView
 
 FormResolver = Callable[[str], "tuple[FieldSpec, ...] | None"]
 CalendarResolver = Callable[[Session, int], BusinessCalendar]  # a company's business calendar, by its id
+# A form submitted against what the step read: given the task and the case's data, the values to complete it with
+# (or an exception that refuses them). The page and the API validate inside the step, not after a read of their own.
+Submission = Callable[[TaskView, dict[str, Any]], dict[str, Any]]
 LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
 
@@ -106,6 +109,34 @@ def data_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dic
     return {k: {"from": before.get(k), "to": after.get(k)} for k in keys if before.get(k) != after.get(k)}
 
 
+def task_view(engine: Engine, row: InboxTask, instance: Instance) -> TaskView:
+    """An inbox row as pages and the API show it, with its form's fields and the diagram's names."""
+    process = engine.compiled(instance.version)
+    meta = process.tasks[row.element_id]
+    return TaskView(
+        id=row.id, instance_id=row.instance_id, business_key=instance.business_key, element_id=row.element_id,
+        name=meta.name, names=meta.names, lane=row.lane, candidate_groups=tuple(row.principals("group")),
+        candidate_users=tuple(row.principals("user")), assignee_id=row.assignee_id, claimed_at=row.claimed_at,
+        due_at=row.due_at, priority=row.priority, created_at=row.created_at, form_key=meta.form_key,
+        fields=engine.fields_of(meta), process_names={"": process.name, **process.element_names.get(process.key, {})},
+        group_labels=process.group_labels,
+    )
+
+
+def instance_view_from(engine: Engine, instance: Instance, data: dict[str, Any],
+                       tasks: tuple[TaskView, ...]) -> InstanceView:
+    """A case as pages and the API show it, from its row, its data (JSON) and its open tasks."""
+    process = engine.compiled(instance.version)
+    return InstanceView(
+        id=instance.id, company_id=instance.company_id, business_key=instance.business_key, status=instance.status,
+        process_key=process.key, process_name=instance.version.name, version=instance.version.version,
+        version_id=instance.version_id, data=data, tasks=tasks, created_at=instance.created_at,
+        completed_at=instance.completed_at, end_element=instance.end_element, error=instance.error,
+        error_element=instance.error_element, element_names=process.element_names,
+        field_labels=process.field_labels,
+    )
+
+
 def _find_task(workflow: BpmnWorkflow, task_id: str) -> Task | None:
     """A task of the workflow or of any of its subprocesses."""
     try:
@@ -134,6 +165,11 @@ def seal(session: Session, sealer: Sealer, instance: Instance, events: list[dict
     return rows
 
 
+def _transient_row(row: dict[str, Any], principals: list[str]) -> InboxTask:
+    """An inbox row the step inserted with Core, as an unattached object the task view reads."""
+    return InboxTask(**row, candidates=[TaskCandidate(task_id=row["id"], principal=p) for p in principals])
+
+
 def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
     if rows:
         session.execute(Event.__table__.insert(), rows)  # Core: no ORM bookkeeping for append-only rows
@@ -155,6 +191,7 @@ class Step:
         self.assignments: dict[str, tuple[Assignment, int | None]] = {}  # opened task id -> who, its holder's id
         self.directory = engine.directory  # who holds an assigned task; a re-execution looks nobody up
         self.ready_after: list[Task] = []  # the user tasks ready once the step settled
+        self.new_rows: list[tuple[dict[str, Any], list[str]]] = []  # inbox rows the step wrote, with principals
         self.now = engine.clock()
 
     @property
@@ -164,6 +201,11 @@ class Step:
             self._workflow = serializer.loads(self.instance.state, self.process, self.engine.script_engine)
             self.ready_before = {str(t.id) for t in self.ready_user_tasks()}  # what the inbox holds now
         return self._workflow
+
+    @cached_property
+    def data_after(self) -> dict[str, Any]:
+        """The case's data (JSON) once the step is saved: what observers and the step's view see."""
+        return jsonable(current_data(self.workflow))
 
     @cached_property
     def calendar(self) -> BusinessCalendar:
@@ -234,16 +276,26 @@ class Step:
             instance.next_timer_at = self._next_timer()
         instance.updated_at = self.now
         rows = seal(self.session, self.engine.auditor.sealer, instance, self.events)
-        new_tasks = self._sync_inbox() if self._workflow is not None else []
+        if self._workflow is not None:
+            self.new_rows = self._sync_inbox()
         insert_events(self.session, rows)
         if self._workflow is not None and self.engine.observers:
-            self._notify(tuple(rows), tuple(new_tasks))
+            self._notify(tuple(rows), tuple(self.new_rows))
+
+    def view(self) -> InstanceView:
+        """The case as this saved step left it, from the workflow it already holds: no second read or
+        deserialization. Tasks that stayed open (parallel branches) are the only rows it reads."""
+        written = {row["id"]: _transient_row(row, principals) for row, principals in self.new_rows}
+        kept = [str(t.id) for t in self.ready_after if str(t.id) not in written]
+        stayed = list(self.session.scalars(sa.select(InboxTask).where(InboxTask.id.in_(kept)))) if kept else []
+        rows = sorted([*stayed, *written.values()], key=lambda row: row.created_at)
+        tasks = tuple(task_view(self.engine, row, self.instance) for row in rows)
+        return instance_view_from(self.engine, self.instance, self.data_after, tasks)
 
     def _notify(self, events: tuple[dict[str, Any], ...], new_tasks: tuple[tuple[dict[str, Any], list[str]], ...]
                 ) -> None:
-        outcome = StepOutcome(self.instance, self.process, self.actor.user_id, self.now,
-                              jsonable(current_data(self._workflow)), events, new_tasks,
-                              frozenset(_element(t) for t in self.ready_after), lambda: self.calendar)
+        outcome = StepOutcome(self.instance, self.process, self.actor.user_id, self.now, self.data_after, events,
+                              new_tasks, frozenset(_element(t) for t in self.ready_after), lambda: self.calendar)
         for observer in self.engine.observers:
             observer(self.session, outcome)
 
@@ -400,7 +452,7 @@ class Engine:
         insert_events(session, seal(session, self.auditor.sealer, instance, [event]))
 
     def start(self, session: Session, version: ProcessVersion, actor: Actor, data: dict[str, Any],
-              business_key: str, trigger: dict[str, Any] | None = None) -> Instance:
+              business_key: str, trigger: dict[str, Any] | None = None) -> InstanceView:
         """Create an instance of `version` with `data` and run it to its first wait state.
 
         A test run (`actor.tester`) makes a sandbox instance, which inboxes, lists and reports never show.
@@ -421,13 +473,13 @@ class Engine:
         step.record("instance_started", process.key, version=version.version, data=data, **started)
         step.run(lambda: periodic.begin(workflow, data))
         step.save()
-        return instance
+        return step.view()
 
-    def claim(self, session: Session, task_id: str, actor: Actor) -> InboxTask:
+    def claim(self, session: Session, task_id: str, actor: Actor) -> TaskView:
         """Take a task offered to one of my groups; others then see who holds it."""
         row, instance = self._task_for(session, task_id, actor)
         if row.assignee_id == actor.user_id:
-            return row
+            return task_view(self, row, instance)
         self._ensure_free(session, row)
         step = Step(self, session, instance, actor)
         row.assignee_id, row.claimed_at = actor.user_id, step.now
@@ -436,9 +488,9 @@ class Engine:
             step.save()
         except Conflict:
             raise self._winner_of_claim(session, task_id) from None
-        return row
+        return task_view(self, row, instance)
 
-    def release(self, session: Session, task_id: str, actor: Actor) -> InboxTask:
+    def release(self, session: Session, task_id: str, actor: Actor) -> TaskView:
         """Give back a task I hold, so my groups see it as open again."""
         row, instance = self._task_for(session, task_id, actor)
         if row.assignee_id != actor.user_id:
@@ -447,14 +499,19 @@ class Engine:
         row.assignee_id, row.claimed_at = None, None
         step.record("task_released", row.element_id, row.id)
         step.save()
-        return row
+        return task_view(self, row, instance)
 
-    def complete(self, session: Session, task_id: str, actor: Actor, data: dict[str, Any]) -> Instance:
-        """Submit a task's form: only its declared fields, validated, then the procedure moves on."""
+    def complete(self, session: Session, task_id: str, actor: Actor, data: dict[str, Any] | Submission
+                 ) -> InstanceView:
+        """Submit a task's form: only its declared fields, validated, then the procedure moves on. `data` is the
+        values, or a Submission that makes them from the task and case this step read (one read, one
+        deserialization per completion). Returns the case as the step left it."""
         row, instance = self._task_for(session, task_id, actor)
+        step = Step(self, session, instance, actor)
+        if callable(data):  # the form is checked first, as when the page or API validated before the step
+            data = data(task_view(self, row, instance), jsonable(current_data(step.workflow)))
         if row.assignee_id not in (None, actor.user_id) and not actor.tester:  # a test run's owner plays everyone
             raise self._held_by(session, row)
-        step = Step(self, session, instance, actor)
         task = _find_task(step.workflow, row.id)
         if task is None or task.state != TaskState.READY:
             raise Conflict("not_ready")
@@ -463,7 +520,7 @@ class Engine:
         self._check_people(session, actor.company_id, fields, values)
         step.submit(task, values)
         step.save()
-        return instance
+        return step.view()
 
     def _check_people(self, session: Session, company_id: int, fields: tuple[FieldSpec, ...],
                       values: dict[str, Any]) -> None:

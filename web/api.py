@@ -269,6 +269,14 @@ def release(task_id: str):
     return _step(lambda s: engine().release(s, task_id, actor_for(g.api_user)), lambda _: jsonify(status="released"))
 
 
+class BodyRefused(Exception):
+    """A body the task's form refused, with the answer saying why; raised inside a step, it ends it unwritten."""
+
+    def __init__(self, response) -> None:
+        super().__init__("refused")
+        self.response = response
+
+
 @bp.post("/tasks/<task_id>/complete")
 @api_user("work_cases")
 @contract({200: Instance()}, body=DataBody(), shape=DATA_SHAPE, errors=COMPLETE_ERRORS)
@@ -277,15 +285,20 @@ def complete(task_id: str, body: dict[str, Any]):
 
     `data` may hold only the task's own editable fields; each bad or unknown one is named in `errors`."""
     data = body["data"]
-    view = queries.visible_task(db(), engine(), actor_for(g.api_user), task_id)
-    if view is not None:
+
+    def validated(view: TaskView, _case: dict[str, Any]) -> dict[str, Any]:
+        """The task's form checks the body inside the step, on the task the step read."""
         form = task_form_class(view.fields, view.form_key, "en")(formdata=_as_formdata(data), meta={"csrf": False})
         refused = _refusal(form, data, {f.id for f in view.fields if not f.readonly}, "task_refused")
         if refused:
-            return refused
-        data = submitted_values(form, view.fields)
-    return _step(lambda s: engine().complete(s, task_id, actor_for(g.api_user), data),
-                 lambda done: jsonify(_instance_json_by_id(done.id)))
+            raise BodyRefused(refused)
+        return submitted_values(form, view.fields)
+
+    try:
+        return _step(lambda s: engine().complete(s, task_id, actor_for(g.api_user), validated),
+                     lambda done: jsonify(_view_json(done)))
+    except BodyRefused as refusal:
+        return refusal.response
 
 
 def _instance_json_by_id(instance_id: int) -> dict[str, Any]:

@@ -3,18 +3,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 
 from auth.directory import company_calendar, company_people, names_by_id
 from complaints import sla
 from complaints.deadlines import Deadline, deadlines, earliest
 from complaints.queries import complaint_instances
 from engine import listings, queries
-from engine.errors import Conflict, EngineError, ProcessError
+from engine.errors import EngineError
 from engine.formdata import FormError
 from engine.records import InboxTask
 from engine.specs import name_in
@@ -142,28 +144,65 @@ def release(task_id: str):
                  _("Task released: your groups see it as open again."), url_for("inbox.index"))
 
 
+class _Submission:
+    """The posted task form, checked inside the completion on the task and case data its step read, so a completion
+    reads them once; it keeps them to show the form again when it is refused."""
+
+    view: TaskView
+    data: dict[str, Any]
+    form: FlaskForm
+
+    def __call__(self, view: TaskView, data: dict[str, Any]) -> dict[str, Any]:
+        self.view, self.data = view, data
+        shown = initial_data(view.fields, data, ZoneInfo(current_user.company.timezone))
+        self.form = _form_class(view)(data=read_only(view.fields, shown))
+        if not self.form.validate_on_submit():
+            raise _FormRefused
+        return submitted_values(self.form, view.fields)
+
+
+class _FormRefused(Exception):
+    """The posted form did not validate; the step ends unwritten and the page shows the form's errors."""
+
+
+def _form_class(view: TaskView) -> type[FlaskForm]:
+    return task_form_class(view.fields, view.form_key, locale_code(), people_choices(view))
+
+
+def _task_page(view: TaskView, form: FlaskForm, data: dict[str, Any]):
+    status = 400 if form.errors or form.form_errors else 200
+    return render_template("inbox/task.html", task=view, form=form, data=data, complaint_id=view.instance_id,
+                           is_complaint=bool(complaint_instances(db(), [view.instance_id])),
+                           holders=names_by_id(db(), {view.assignee_id}), action_form=ActionForm(),
+                           locale=locale_code()), status
+
+
 @bp.route("/tasks/<task_id>", methods=["GET", "POST"])
 @login_required
 @requires("work_cases")
 def task(task_id: str):
-    row, view = _visible_task(task_id)
+    if request.method == "POST":
+        return _complete(task_id)
+    _, view = _visible_task(task_id)
     instance = queries.get_instance(db(), view.instance_id, actor().company_id)
     data = queries.instance_view(db(), engine(), instance).data
-    form_class = task_form_class(view.fields, view.form_key, locale_code(), people_choices(view))
     shown = initial_data(view.fields, data, ZoneInfo(current_user.company.timezone),
                          queries.answers_for(db(), instance.id, view.element_id))
-    form = form_class(data=shown if request.method == "GET" else read_only(view.fields, shown))
-    if form.validate_on_submit():
-        try:
-            perform(lambda s: engine().complete(s, task_id, actor(), submitted_values(form, view.fields)))
-            flash(_("Done: %(task)s.", task=view.name_in(locale_code())), "success")
-            return redirect(url_for("inbox.index"), 303)
-        except FormError as error:
-            apply_errors(form, error.errors)
-        except (Conflict, ProcessError) as error:
-            return _after_error(error)
-    status = 400 if form.errors or form.form_errors else 200
-    return render_template("inbox/task.html", task=view, form=form, data=data, complaint_id=instance.id,
-                           is_complaint=bool(complaint_instances(db(), [instance.id])),
-                           holders=names_by_id(db(), {view.assignee_id}), action_form=ActionForm(),
-                           locale=locale_code()), status
+    return _task_page(view, _form_class(view)(data=shown), data)
+
+
+def _complete(task_id: str):
+    """Complete the task with the posted form: done, back to the inbox; refused, the form again with its errors."""
+    submission = _Submission()
+    try:
+        perform(lambda s: engine().complete(s, task_id, actor(), submission))
+    except _FormRefused:
+        pass
+    except FormError as error:
+        apply_errors(submission.form, error.errors)
+    except EngineError as error:
+        return _after_error(error)
+    else:
+        flash(_("Done: %(task)s.", task=submission.view.name_in(locale_code())), "success")
+        return redirect(url_for("inbox.index"), 303)
+    return _task_page(submission.view, submission.form, submission.data)

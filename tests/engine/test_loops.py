@@ -26,10 +26,11 @@ SATISFIED = ("callback", "service", {"callback_reached": True, "satisfied": True
 
 
 def complete(session, engine, company, instance_id: int, element: str, key: str, data: dict) -> Instance:
-    """Complete the instance's one open task, which must be `element`."""
+    """Complete the instance's one open task, which must be `element`; the instance row after it."""
     row = session.scalar(sa.select(InboxTask).where(InboxTask.instance_id == instance_id))
     assert row.element_id == element
-    return engine.complete(session, row.id, company.actor(key), dict(data))
+    engine.complete(session, row.id, company.actor(key), dict(data))
+    return session.get(Instance, instance_id)
 
 
 def task_count(engine, instance: Instance) -> int:

@@ -333,7 +333,7 @@ def test_boundary_timer_written_p14d_publishes_and_waits_fourteen_days(database,
     check_diagram(xml, GROUPS)
     with database.session() as s:
         version = publish(s, acme.id, xml, None, groups=GROUPS)
-        instance = engine.start(s, version, acme.actor("service"), {}, business_key="TIMER-1")
+        instance = s.get(Instance, engine.start(s, version, acme.actor("service"), {}, business_key="TIMER-1").id)
         workflow = serializer.loads(instance.state, engine.compiled(version), engine.script_engine)
     [waiting] = workflow.waiting_events()
     due = datetime.fromisoformat(waiting.value)

@@ -5,6 +5,7 @@ import io
 
 import pytest
 
+from bench.completion import counting
 from conftest import GRADING, PASSWORD, STANDARD
 
 STANDARD_KEY = "complaint_standard"
@@ -509,3 +510,20 @@ def test_http_errors_under_the_api_are_json(service, method, path):
     response = service.client.open(path, method=method, headers=service.headers)
     assert response.status_code in (404, 405)
     assert message(response)
+
+
+def test_an_api_completion_reads_its_task_once_and_deserializes_the_workflow_once(database, service, case):
+    with counting(database.engine) as count:
+        response = service.post(f"/tasks/{case['tasks'][0]['id']}/complete",
+                                {"data": {"valid": True, "validity_note": "batch problem"}})
+    assert response.status_code == 200
+    assert [t["element_id"] for t in response.get_json()["tasks"]] == ["grade_complaint"]
+    assert (count.row_reads, count.loads) == (1, 1), count.statements
+
+
+def test_an_api_completion_the_form_refuses_writes_nothing_and_reads_once(database, service, case):
+    with counting(database.engine) as count:
+        response = service.post(f"/tasks/{case['tasks'][0]['id']}/complete", {"data": {"validity_note": "no verdict"}})
+    assert response.status_code == 400 and "valid" in response.get_json()["errors"]
+    assert (count.row_reads, count.loads) == (1, 1), count.statements
+    assert not [s for s in count.statements if s.lstrip().upper().startswith(("INSERT", "UPDATE instances"))]

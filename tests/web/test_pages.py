@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bench.completion import counting
 from complaints.models import Complaint
 from conftest import count
 from engine.publishing import publish
@@ -244,6 +245,24 @@ def test_incomplete_task_form_is_shown_again_with_the_error(service, registered)
     page = response.get_data(as_text=True)
     assert "forgot the verdict" in page and 'class="error"' in page
     assert [el for _, el, _ in inbox(service)] == ["check_validity"]
+
+
+def test_a_page_completion_reads_its_task_once_and_deserializes_the_workflow_once(database, service, registered):
+    task_id = task_on(service, "check_validity")
+    token = service.csrf(f"/tasks/{task_id}")
+    with counting(database.engine) as count:
+        response = service.client.post(f"/tasks/{task_id}", data={"valid": "true", "csrf_token": token})
+    assert response.status_code == 303
+    assert (count.row_reads, count.loads) == (1, 1), count.statements
+
+
+def test_a_refused_task_form_is_shown_again_from_the_one_read_of_its_step(database, service, registered):
+    task_id = task_on(service, "check_validity")
+    token = service.csrf(f"/tasks/{task_id}")
+    with counting(database.engine) as count:
+        response = service.client.post(f"/tasks/{task_id}", data={"validity_note": "没有结论", "csrf_token": token})
+    assert response.status_code == 400 and "没有结论" in response.get_data(as_text=True)
+    assert (count.row_reads, count.loads) == (1, 1), count.statements
 
 
 def test_released_task_is_open_again_for_the_group(acme, login, service, registered):
