@@ -16,7 +16,7 @@ from engine.views import Actor, InstanceView, TaskView
 Scope = Literal["mine", "groups", "all"]
 
 
-def _scoped(query: sa.Select[tuple[InboxTask, Instance]], actor: Actor, scope: Scope) -> sa.Select[tuple[InboxTask, Instance]]:
+def _scoped(query: sa.Select[InboxTask, Instance], actor: Actor, scope: Scope) -> sa.Select[InboxTask, Instance]:
     if scope == "mine":
         return query.where(InboxTask.assignee_id == actor.user_id)
     offered = sa.select(TaskCandidate.task_id).where(TaskCandidate.principal.in_(actor.principals))

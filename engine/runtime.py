@@ -205,7 +205,8 @@ class Step:
     @cached_property
     def data_after(self) -> dict[str, Any]:
         """The case's data (JSON) once the step is saved: what observers and the step's view see."""
-        return jsonable(current_data(self.workflow))
+        data: dict[str, Any] = jsonable(current_data(self.workflow))
+        return data
 
     @cached_property
     def calendar(self) -> BusinessCalendar:

@@ -76,7 +76,6 @@ class InstanceView:
     process_key: str
     process_name: str
     version: int | None  # None while a test run plays an unpublished draft
-    version: int | None  # None for an owner's test run of a draft
     version_id: int
     data: dict[str, Any]
     tasks: tuple[TaskView, ...]
