@@ -42,7 +42,7 @@ translations: $(VENV)/.installed
 	$(BIN)/pybabel compile --use-fuzzy -d translations 2>&1 | { grep -v '^compiling catalog' || true; }
 
 extract: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o translations/messages.pot --no-location --sort-output app.py demo.py auth complaints engine forms notifications web templates static/src
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o translations/messages.pot --no-location --sort-output app.py demo.py accounts complaints engine forms notifications web templates static/src
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 
 run: setup $(CHROMIUM)

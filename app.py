@@ -10,17 +10,37 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_wtf import CSRFProtect
 
-from auth import sessions
-from auth.models import User
+from accounts import sessions
+from accounts.models import User
 from cli import register as register_cli
 from config import INSTANCE_DIR, load, load_secret
 from kesu_runtime import build_database, build_engine
-from web import (account, admin, api, audit, audit_cases, auth, calendars, complaints, corrections, decisions, errors,
-                 inputs, migration, notifications as notification_pages, procedures, replay, security, sla as sla_pages,
-                 tasks, test_runs, throttle)
+from web import (
+    account,
+    admin,
+    api,
+    audit_cases,
+    auth,
+    calendars,
+    complaints,
+    corrections,
+    decisions,
+    errors,
+    evidence as audit,
+    inbox as tasks,
+    inputs,
+    instance_migration as migration,
+    notifications as notification_pages,
+    procedures,
+    replay,
+    security,
+    sla as sla_pages,
+    throttle,
+    trial_runs as test_runs,
+)
 from web.auth import SESSION_SECRET
 from web.context import can, close_session, db
-from web.i18n import localtime, locale_code, select_locale, select_timezone, use_wtforms_catalog
+from web.i18n import locale_code, localtime, select_locale, select_timezone, use_wtforms_catalog
 from worker import jobs
 from worker.embedded import EmbeddedWorker
 

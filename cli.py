@@ -9,14 +9,14 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from auth.accounts import AccountError, company_named, create_company, create_user
-from auth.models import Role
+from accounts.models import Role
+from accounts.provisioning import AccountError, company_named, create_company, create_user
 from demo import load_demo
-from engine import decisions, publishing
-from engine.anchor import AnchorProblem
-from engine.audit import ChainReport
-from engine.xmlload import DiagramError
-from web.audit import span
+from engine.history.anchor import AnchorProblem
+from engine.history.audit import ChainReport
+from engine.repository import decisions, publishing
+from engine.repository.xmlload import DiagramError
+from web.evidence import span
 from worker import embedded, jobs
 
 kesu = AppGroup("kesu", help="Kesu administration.")

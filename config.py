@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from engine.sealing import parse_keys
+from engine.history.sealing import parse_keys
 
 INSTANCE_DIR = Path(__file__).resolve().parent / "instance"
 

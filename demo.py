@@ -6,14 +6,14 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from auth.accounts import company_named, create_company, create_user
-from auth.directory import actor_for
+from accounts.directory import actor_for
+from accounts.provisioning import company_named, create_company, create_user
 from complaints.registration import register
 from complaints.sla import save_policy
 from engine import queries
-from engine.decisions import publish_decision
-from engine.publishing import latest_version, publish
-from engine.runtime import Engine
+from engine.repository.decisions import publish_decision
+from engine.repository.publishing import latest_version, publish
+from engine.runtime.steps import Engine
 
 PASSWORD = "kesu-demo-2026"
 PROCESSES = Path(__file__).resolve().parent / "processes"

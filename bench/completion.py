@@ -27,7 +27,7 @@ from bench.__main__ import QUICK, measure_persisted
 from bench.persisted import api_headers, open_background_cases, straight_steps
 from bench.procedure import STRAIGHT
 from bench.world import PASSWORD, ReadyTask, World
-from engine import serializer
+from engine.runtime import serializer
 
 CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 ROW_READ = re.compile(r"^\s*SELECT\b.*\bFROM (inbox_tasks|instances)\b", re.DOTALL | re.IGNORECASE)

@@ -17,9 +17,9 @@ from SpiffWorkflow.util.task import TaskState
 
 from bench.procedure import COMPLAINT, GRADING_TABLE, STANDARD, STRAIGHT
 from bench.stats import Samples, timed
-from engine import serializer as kesu_serializer
-from engine.sandbox import SandboxScriptEngine
-from engine.specs import CompiledProcess, KesuUserTask, SpecCache, content_hash
+from engine.repository.specs import CompiledProcess, KesuUserTask, SpecCache, content_hash
+from engine.runtime import serializer as kesu_serializer
+from engine.runtime.sandbox import SandboxScriptEngine
 
 KESU_ATTRIBUTES = ("candidate_groups", "candidate_users", "assignee", "due_date", "priority")
 

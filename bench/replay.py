@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from auth import sessions
-from auth.models import User
+from accounts import sessions
+from accounts.models import User
 from bench.loop import advance_to_loop, one_round
 from bench.stats import Samples, timed
 from bench.world import World
-from engine import heatmap, replay
+from engine.history import heatmap, replay
 from engine.records import Event, Instance
 from web import replay as replay_page
 from web.auth import SESSION_SECRET

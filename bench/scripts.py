@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 from bench.procedure import COMPLAINT, STRAIGHT
 from bench.stats import Samples, timed
-from engine.calendar import calendar_of, china
-from engine.sandbox import SandboxEnvironment
+from engine.calendars.working_time import calendar_of, china
+from engine.runtime.sandbox import SandboxEnvironment
 
 BATCH = 100
 DATA = {**COMPLAINT, **STRAIGHT["grade_complaint"], "callback_attempts": 1, "complaint_class": "B",

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 from bench.stats import Samples
 from bench.world import World
-from engine.publishing import publish
 from engine.records import Event, ProcessVersion
+from engine.repository.publishing import publish
 from worker import jobs
 from worker.embedded import EmbeddedWorker
 

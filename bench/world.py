@@ -9,17 +9,17 @@ import sqlalchemy as sa
 from flask import Flask
 
 import models  # noqa: F401 - registers every table
+from accounts.directory import actor_for
+from accounts.provisioning import create_company, create_user
 from app import create_app
-from auth.accounts import create_company, create_user
-from auth.directory import actor_for
 from bench.procedure import COMPLAINT, GRADING_TABLE, GROUPS, STANDARD, USER_OF_LANE
 from complaints.registration import register
 from db import Base, Database
-from engine.decisions import publish_decision
-from engine.publishing import publish
+from engine.dto import Actor
 from engine.records import InboxTask, Instance, ProcessVersion
-from engine.runtime import Engine
-from engine.views import Actor
+from engine.repository.decisions import publish_decision
+from engine.repository.publishing import publish
+from engine.runtime.steps import Engine
 
 PASSWORD = "bench-password-1"
 POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from complaints.sla import SlaClock
-from engine.calendar import BusinessCalendar
+from engine.calendars.working_time import BusinessCalendar
 
 TASK_WARNING = 0.8  # a task warns once this share of the time from its opening to its due time has gone
 

@@ -6,14 +6,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from auth.models import User
+from accounts.models import User
 from complaints.choices import CATEGORIES, CHANNELS
 from complaints.models import Complaint
 from complaints.numbering import next_number
+from engine.dto import Actor
 from engine.errors import Refused
 from engine.records import ProcessVersion
-from engine.runtime import Engine
-from engine.views import Actor
+from engine.runtime.steps import Engine
 
 # The registration fields, in form order; all of them become instance data the diagram can read.
 FIELDS = ("customer_name", "contact_person", "contact", "channel", "category", "product", "specification",

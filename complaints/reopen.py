@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.records import Event
-from engine.runtime import StepOutcome
+from engine.runtime.steps import StepOutcome
 from notifications import notify
 
 

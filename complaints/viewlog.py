@@ -8,7 +8,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from auth.models import Role, User
+from accounts.models import Role, User
 from db import Base, UTCDateTime, utcnow
 from engine import N_
 from engine.records import make_append_only

@@ -7,11 +7,11 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from engine import serializer
+from engine.dto import Actor, InstanceView, TaskView
 from engine.errors import NotFound
 from engine.records import DecisionVersion, Event, InboxTask, Instance, TaskCandidate
-from engine.runtime import Engine, current_data, instance_view_from, jsonable, task_view
-from engine.views import Actor, InstanceView, TaskView
+from engine.runtime import serializer
+from engine.runtime.steps import Engine, current_data, instance_view_from, jsonable, task_view
 
 Scope = Literal["mine", "groups", "all"]
 

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length
 
-from auth.accounts import MIN_PASSWORD
+from accounts.provisioning import MIN_PASSWORD
 
 
 class PasswordForm(FlaskForm):

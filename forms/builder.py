@@ -14,9 +14,9 @@ from wtforms.fields.core import UnboundField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from complaints.choices import N_
-from engine.formdata import MESSAGES, FieldError
 from engine.queries import Answers
-from engine.specs import FieldSpec, Option
+from engine.repository.specs import FieldSpec, Option
+from engine.runtime.formdata import MESSAGES, FieldError
 from forms.builtin import CallbackForm
 from forms.fields import YesNoField
 from forms.registration import RegistrationForm

@@ -3,8 +3,8 @@ the error and everything typed stays."""
 from __future__ import annotations
 
 import re
-from itertools import pairwise
 from datetime import date, datetime, time
+from itertools import pairwise
 from zoneinfo import available_timezones
 
 from babel.dates import get_day_names
@@ -14,7 +14,7 @@ from wtforms import IntegerField, SelectField, SelectMultipleField, StringField,
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from auth.calendars import CalendarSettings, china_years
+from engine.calendars.company import CalendarSettings, china_years
 
 ZONES = ["Asia/Shanghai", *sorted(available_timezones() - {"Asia/Shanghai"})]
 _PERIOD = re.compile(r"^(\d{1,2}):(\d{2})\s*[-–~]\s*(\d{1,2}):(\d{2})$")

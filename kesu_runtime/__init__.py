@@ -11,12 +11,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import models  # noqa: F401 - registers every table on the metadata, so every mapper configures
-from auth.directory import UserDirectory, company_calendar
+from accounts.directory import UserDirectory, company_calendar
 from complaints import reopen, sla
 from config import load_audit_keys
 from db import Database
-from engine.audit import Auditor
-from engine.runtime import Engine
+from engine import Engine
+from engine.history.audit import Auditor
 from forms.builder import field_specs
 from notifications import on_step as tell_of_new_tasks
 

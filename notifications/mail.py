@@ -28,12 +28,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from werkzeug.routing import MapAdapter
 
-from auth.directory import actor_for
-from auth.models import Company, User
+from accounts.directory import actor_for
+from accounts.models import Company, User
 from db import Database
 from engine import N_
 from engine.queries import tasks_for
-from engine.runtime import Engine
+from engine.runtime.steps import Engine
 from notifications.kinds import render, when
 from notifications.letters import Entry, Language, Letter, links as links_to
 from notifications.models import DIGEST_AT, Notification, NotificationPreferences, mailed_alone, same

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from auth.models import Group, User, user_groups
+from accounts.models import Group, User, user_groups
 from db import utcnow
 from notifications.kinds import KINDS
 from notifications.models import Notification, NotificationPreferences, mailed_alone

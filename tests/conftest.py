@@ -13,15 +13,15 @@ import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 import models  # noqa: F401
+from accounts.directory import actor_for
+from accounts.models import User
+from accounts.provisioning import create_company, create_user
 from app import create_app
-from auth.accounts import create_company, create_user
-from auth.directory import actor_for
-from auth.models import User
 from db import Base, Database
-from engine.decisions import publish_decision
-from engine.publishing import publish
+from engine.dto import Actor
 from engine.records import ProcessVersion
-from engine.views import Actor
+from engine.repository.decisions import publish_decision
+from engine.repository.publishing import publish
 from mail_server import Mailbox, MailServer
 from web import throttle
 
@@ -51,7 +51,7 @@ def quick_password_hashing(request, monkeypatch):
     """Test users get cheap PBKDF2 hashes (same code path, not a fifth of a second per user), except in
     tests that ask for `real_password_hashing`."""
     if "real_password_hashing" not in request.fixturenames:
-        monkeypatch.setattr("auth.models.generate_password_hash", cheap_password_hash)
+        monkeypatch.setattr("accounts.models.generate_password_hash", cheap_password_hash)
 
 
 @pytest.fixture()

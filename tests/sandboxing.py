@@ -15,10 +15,10 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import GROUPS
-from engine import evaluator
-from engine.publishing import publish
 from engine.records import InboxTask, ProcessVersion
-from engine.specs import content_hash
+from engine.repository.publishing import publish
+from engine.repository.specs import content_hash
+from engine.runtime import evaluator
 
 DIAGRAMS = Path(__file__).parent / "engine" / "diagrams"
 

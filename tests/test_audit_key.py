@@ -9,7 +9,7 @@ import pytest
 import config
 from app import create_app
 from conftest import AUDIT_KEY
-from engine.sealing import Sealer, parse_keys
+from engine.history.sealing import Sealer, parse_keys
 
 
 @pytest.fixture()

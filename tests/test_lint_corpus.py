@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.validation import check_diagram
-from engine.xmlload import DiagramError
+from engine.repository.validation import check_diagram
+from engine.repository.xmlload import DiagramError
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).parent / "lint_corpus"

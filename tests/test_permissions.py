@@ -9,8 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from auth.models import Role
-from auth.permissions import PERMISSIONS, can
+from accounts.models import Role
+from accounts.permissions import PERMISSIONS, can
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN, OWNER, EMPLOYEE, AUDITOR = "admin", "process_owner", "employee", "auditor"

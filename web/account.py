@@ -9,9 +9,9 @@ from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import Session
 
-from auth import sessions, tokens
-from auth.accounts import change_password
-from auth.models import Role
+from accounts import sessions, tokens
+from accounts.models import Role
+from accounts.provisioning import change_password
 from db import utcnow
 from forms.account import PasswordForm, TokenForm
 from forms.actions import ActionForm

@@ -11,17 +11,18 @@ from flask import Blueprint, current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from auth import permissions, tokens
-from auth.accounts import authenticate
-from auth.directory import actor_for, names_by_id
-from auth.queries import group_names
+from accounts import permissions, tokens
+from accounts.directory import actor_for, names_by_id
+from accounts.provisioning import authenticate
+from accounts.queries import group_names
 from complaints.registration import FIELDS, register
 from db import utcnow
-from engine import publishing, queries
+from engine import queries
+from engine.dto import InstanceView, TaskView
 from engine.errors import EngineError
-from engine.formdata import MESSAGES as FORM_MESSAGES, FormError
-from engine.views import InstanceView, TaskView
-from engine.xmlload import DiagramError
+from engine.repository import publishing
+from engine.repository.xmlload import DiagramError
+from engine.runtime.formdata import MESSAGES as FORM_MESSAGES, FormError
 from forms.builder import field_message, submitted_values, task_form_class
 from forms.registration import RegistrationForm
 from web import throttle

@@ -19,11 +19,11 @@ from werkzeug.datastructures import MultiDict
 from complaints.choices import CATEGORIES, GRADES, STATUSES, grade_key
 from complaints.models import Complaint
 from complaints.queries import Filters, matching
-from engine import listings, publishing
-from engine.audit import ChainReport
-from engine.heatmap import CaseTrace, ElementHeat, Heatmap, cached_trace, heatmap
+from engine.history.audit import ChainReport
+from engine.history.heatmap import CaseTrace, ElementHeat, Heatmap, cached_trace, heatmap
 from engine.records import ProcessVersion
-from engine.specs import CompiledProcess, name_in
+from engine.repository import listings, publishing
+from engine.repository.specs import CompiledProcess, name_in
 from web.context import STANDARD_PROCESS, db, engine, requires
 from web.i18n import locale_code
 from web.inputs import int_arg

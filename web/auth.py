@@ -8,9 +8,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.orm import Session
 
-from auth import sessions
-from auth.accounts import authenticate, choose_language
-from auth.models import User
+from accounts import sessions
+from accounts.models import User
+from accounts.provisioning import authenticate, choose_language
 from forms.account import LanguageForm, LoginForm
 from web import throttle
 from web.context import SESSION_SECRET, db, perform, too_many_attempts

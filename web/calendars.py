@@ -11,15 +11,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from auth import calendars as calendar_admin, queries
-from auth.calendars import (
-    CompanyCalendar,
-    china_years,
-    days_off_ahead,
-    new_calendar,
-    workdays_ahead,
-)
-from auth.directory import names_by_id
+from accounts import queries
+from accounts.directory import names_by_id
+from engine.calendars import company as calendar_admin
+from engine.calendars.company import CompanyCalendar, china_years, days_off_ahead, new_calendar, workdays_ahead
 from forms.actions import ActionForm
 from forms.calendars import CalendarForm, ChinaYearForm
 from web.context import db, perform, requires

@@ -7,14 +7,15 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from auth.directory import company_calendar, names_by_id
+from accounts.directory import company_calendar, names_by_id
 from complaints import queries as complaint_queries, sla
 from complaints.choices import CATEGORIES, CHANNELS, STATUSES
 from complaints.registration import FIELDS, register
-from engine import publishing, queries
+from engine import queries
 from engine.errors import EngineError, NotFound
 from engine.records import ProcessVersion
-from engine.specs import name_in
+from engine.repository import publishing
+from engine.repository.specs import name_in
 from forms.actions import ActionForm
 from forms.builder import form_labels
 from forms.registration import NewComplaintForm

@@ -12,14 +12,12 @@ from flask_babel import format_time, gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
-from auth import permissions
-from auth.directory import actor_for, names_by_email
+from accounts import permissions
+from accounts.directory import actor_for, names_by_email
 from complaints.viewlog import ViewLog, record_view, recorded, views_of
 from db import Database
-from engine.errors import ProcessError
+from engine import Actor, Engine, ProcessError, TaskView
 from engine.records import Event
-from engine.runtime import Engine
-from engine.views import Actor, TaskView
 
 T = TypeVar("T")
 P = ParamSpec("P")

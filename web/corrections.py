@@ -18,11 +18,12 @@ from complaints import queries as complaint_queries, sla
 from complaints.choices import STATUSES
 from complaints.models import Complaint
 from complaints.registration import apply_corrections
-from engine import corrections, queries
+from engine import queries
+from engine.dto import InstanceView
 from engine.errors import EngineError, NotFound
+from engine.history.replay import cached_replay
 from engine.records import Instance
-from engine.replay import cached_replay
-from engine.views import InstanceView
+from engine.runtime import corrections
 from forms.actions import ActionForm
 from web.context import actor, db, engine, perform, requires
 from web.errors import describe, engine_error_status

@@ -6,10 +6,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
-from auth.directory import names_by_id
-from engine import decisions, listings
+from accounts.directory import names_by_id
 from engine.records import DecisionVersion, ProcessVersion
-from engine.xmlload import DiagramError
+from engine.repository import decisions, listings
+from engine.repository.xmlload import DiagramError
 from forms.procedures import DecisionUploadForm
 from web.context import can, db, perform, requires
 from web.i18n import locale_code

@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException, default_exceptions
 
 from db import unavailable
 from engine.errors import MESSAGES, N_, Conflict, EngineError, Forbidden, NotFound, ProcessError
-from engine.formdata import FormError
+from engine.runtime.formdata import FormError
 
 STATUS: dict[type[EngineError], int] = {NotFound: 404, Forbidden: 403, Conflict: 409, ProcessError: 422}
 

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 from werkzeug.routing import IntegerConverter, Map
 
-from engine.xmlload import DiagramError
+from engine.repository.xmlload import DiagramError
 from web.errors import refuse
 
 # The largest value of an sa.Integer column on PostgreSQL (SQLite's hold 64 bits): every id and number in a URL.

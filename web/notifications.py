@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from db import utcnow
-from engine import listings
+from engine.repository import listings
 from forms.actions import ActionForm
 from forms.notifications import PreferencesForm
 from notifications import queries

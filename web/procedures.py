@@ -7,13 +7,14 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy.orm import Session
 
-from auth.directory import names_by_id
-from auth.queries import active_users, group_names
-from engine import drafts, listings, publishing, queries
+from accounts.directory import names_by_id
+from accounts.queries import active_users, group_names
+from engine import queries
 from engine.errors import Conflict, NotFound
 from engine.records import Draft, ProcessVersion
-from engine.specs import name_in
-from engine.xmlload import DiagramError
+from engine.repository import drafts, listings, publishing
+from engine.repository.specs import name_in
+from engine.repository.xmlload import DiagramError
 from forms.builder import BUILTIN_FORM_LABELS
 from forms.procedures import UploadForm
 from web.context import can, db, engine, perform, requires

@@ -12,15 +12,16 @@ from flask_babel import get_timezone
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from auth.directory import names_by_id
+from accounts.directory import names_by_id
 from complaints import queries as complaint_queries
 from complaints.choices import STATUSES
-from engine import listings, queries
+from engine import queries
+from engine.dto import InstanceView
 from engine.errors import NotFound
+from engine.history.replay import Replay, ReplayStep, cached_replay
 from engine.records import ProcessVersion
-from engine.replay import Replay, ReplayStep, cached_replay
-from engine.specs import CompiledProcess, name_in
-from engine.views import InstanceView
+from engine.repository import listings
+from engine.repository.specs import CompiledProcess, name_in
 from forms.builder import form_labels
 from web.context import db, engine, record_viewing
 from web.i18n import locale_code

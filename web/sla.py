@@ -7,10 +7,10 @@ from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from auth.directory import names_by_id
-from auth.queries import group_names
+from accounts.directory import names_by_id
+from accounts.queries import group_names
 from complaints import queries, sla
-from engine.calendar import BusinessDuration, parse_business
+from engine.calendars.working_time import BusinessDuration, parse_business
 from engine.errors import Conflict
 from forms.actions import ActionForm
 from forms.sla import AcknowledgeForm, PolicyForm, category_label, grade_label

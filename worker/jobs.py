@@ -15,9 +15,9 @@ from typing import Any, Protocol
 
 from complaints import sla
 from db import Database
-from engine import periodic
-from engine.runtime import Engine
-from engine.worker import FiringReport, fire_due, next_due
+from engine.jobs import periodic
+from engine.jobs.timers import FiringReport, fire_due, next_due
+from engine.runtime.steps import Engine
 from notifications.mail import Post, send_digests, send_pending
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from complaints.sla.models import KINDS, SlaClock
 from complaints.sla.targets import plan_check
 from engine.errors import Conflict
 from engine.records import InboxTask, Instance, TaskCandidate
-from engine.runtime import Engine
+from engine.runtime.steps import Engine
 from notifications import notify, recipients
 
 BATCH = 100

@@ -11,7 +11,7 @@ from complaints.sla.models import KINDS, SlaClock, SlaPolicy
 from complaints.sla.policies import Slot, in_force, policy_for, stamp as stamp_of
 from complaints.sla.targets import Measure, plan_check, schedule
 from engine.errors import Conflict
-from engine.runtime import StepOutcome
+from engine.runtime.steps import StepOutcome
 
 _CLOCKS_OF = sa.select(SlaClock).where(SlaClock.instance_id == sa.bindparam("instance_id"))
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from complaints.sla.models import SlaClock, SlaPolicy
 from engine.errors import Conflict
 from engine.records import Instance
-from engine.runtime import Engine
+from engine.runtime.steps import Engine
 
 
 def clocks_of(session: Session, instance_ids: Iterable[int]) -> dict[int, list[SlaClock]]:

@@ -8,7 +8,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 
 from complaints.sla.models import SlaClock, SlaPolicy
 from engine import N_
-from engine.calendar import BusinessCalendar, parse_business
+from engine.calendars.working_time import BusinessCalendar, parse_business
 
 
 def target_problem(text: str) -> str | None:

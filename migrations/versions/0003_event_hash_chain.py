@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 import db
-from engine.sealing import chain, legacy_hash
+from engine.history.sealing import chain, legacy_hash
 from engine.records import APPEND_ONLY_DDL
 
 

@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 import db
-from engine.audit import ChainReport, check_chain
-from engine.sealing import Mac, chain, legacy_hash
+from engine.history.audit import ChainReport, check_chain
+from engine.history.sealing import Mac, chain, legacy_hash
 
 
 # revision identifiers, used by Alembic.

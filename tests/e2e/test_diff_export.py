@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from conftest import GROUPS, STANDARD
-from engine.publishing import publish
+from engine.repository.publishing import publish
 
 from .conftest import ARTIFACTS, goto, sign_in
 

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 import demo
 from complaints.registration import register
 from conftest import ROOT
-from engine.publishing import publish
+from engine.repository.publishing import publish
 
 from .conftest import ARTIFACTS, goto, sign_in
 from .test_diagram import IMPORT_WARNINGS, drawn, wait_for_diagram

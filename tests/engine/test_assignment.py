@@ -9,13 +9,13 @@ import sqlalchemy as sa
 
 from complaints.registration import register
 from conftest import STANDARD
-from engine.assignment import assign, expression_of
-from engine.formdata import FormError
+from engine.history.rerun import rerun
 from engine.records import Event, InboxTask, Instance, ProcessVersion, TaskCandidate
-from engine.rerun import rerun
-from engine.specs import TaskMeta
-from engine.validation import check_diagram
-from engine.xmlload import DiagramError
+from engine.repository.specs import TaskMeta
+from engine.repository.validation import check_diagram
+from engine.repository.xmlload import DiagramError
+from engine.runtime.assignment import assign, expression_of
+from engine.runtime.formdata import FormError
 from notifications.models import Notification
 from test_loops import INTAKE, REOPEN_ROUND, complete
 

@@ -15,10 +15,10 @@ import sqlalchemy as sa
 
 from conftest import AUDIT_KEY, ROOT
 from db import utcnow
-from engine.anchor import AnchorProblem
-from engine.audit import Auditor
+from engine.history.anchor import AnchorProblem
+from engine.history.audit import Auditor
 from engine.records import Instance
-from engine.runtime import Engine
+from engine.runtime.steps import Engine
 from test_audit_chain import case_with_history, checkpoint, cut_back, event_count, verdict
 from worker import jobs
 

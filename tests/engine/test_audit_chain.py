@@ -18,11 +18,11 @@ from flask_migrate import downgrade, upgrade
 from app import create_app
 from conftest import AUDIT_KEY, make_company, tamper
 from db import utcnow
-from engine.audit import Auditor, ChainReport
 from engine.errors import Conflict
+from engine.history.audit import Auditor, ChainReport
+from engine.history.sealing import Sealer
 from engine.records import Event, InboxTask, Instance
-from engine.runtime import Engine, Step
-from engine.sealing import Sealer
+from engine.runtime.steps import Engine, Step
 from test_migrations import empty_database_url  # noqa: F401 - a fixture
 from test_numbering import engine_at, register_complaint
 

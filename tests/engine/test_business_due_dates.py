@@ -9,14 +9,14 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from engine.dto import Actor
 from engine.errors import ProcessError
-from engine.publishing import publish
 from engine.records import InboxTask, Instance
-from engine.restricted import deadline
-from engine.runtime import Engine
-from engine.validation import check_diagram
-from engine.views import Actor
-from engine.xmlload import DiagramError
+from engine.repository.publishing import publish
+from engine.repository.validation import check_diagram
+from engine.repository.xmlload import DiagramError
+from engine.runtime.restricted import deadline
+from engine.runtime.steps import Engine
 from test_shipped_procedures import clock, engine  # noqa: F401 - fixtures: the engine and timers on a fake clock
 from test_timers import GROUPS, inbox, instance, pending_timers, timers_diagram
 

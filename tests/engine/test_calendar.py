@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.calendar import BusinessCalendar, BusinessDuration, china, parse_business
+from engine.calendars.working_time import BusinessCalendar, BusinessDuration, china, parse_business
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CHINA = china()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from auth.calendars import CHINA_NAME, CompanyCalendar
-from auth.directory import company_calendar
-from engine.calendar import china
+from accounts.directory import company_calendar
+from engine.calendars.company import CHINA_NAME, CompanyCalendar
+from engine.calendars.working_time import china
 from test_business_due_dates import beijing, due_of_task_opened_at
 
 

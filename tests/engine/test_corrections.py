@@ -11,13 +11,13 @@ import sqlalchemy as sa
 
 from complaints.registration import register
 from engine import queries
-from engine.corrections import correct_data, retry, rewind, skip
+from engine.dto import Actor
 from engine.errors import Conflict, ProcessError, Refused
-from engine.publishing import publish
+from engine.history.replay import replay
+from engine.history.rerun import rerun
 from engine.records import Event, InboxTask, Instance, ProcessVersion
-from engine.replay import replay
-from engine.rerun import rerun
-from engine.views import Actor
+from engine.repository.publishing import publish
+from engine.runtime.corrections import correct_data, retry, rewind, skip
 from test_loops import INTAKE, REOPEN_ROUND, SATISFIED, complete
 from test_rerun import alter, history, reopened_twice
 from test_shipped_procedures import START, clock, engine  # noqa: F401 - fixtures: the engine on a fake clock

@@ -8,11 +8,11 @@ import pytest
 from lxml import etree
 
 from conftest import ROOT
-from engine.calendar import parse_business
-from engine.cost import constant_problem, is_bounded
-from engine.dmn import entry_source
-from engine.restricted import is_iso_literal
-from engine.specs import BPMN_NS
+from engine.calendars.working_time import parse_business
+from engine.repository.specs import BPMN_NS
+from engine.runtime.cost import constant_problem, is_bounded
+from engine.runtime.dmn import entry_source
+from engine.runtime.restricted import is_iso_literal
 
 CAMUNDA = "{http://camunda.org/schema/1.0/bpmn}"
 DMN = "{https://www.omg.org/spec/DMN/20191111/MODEL/}"

@@ -18,13 +18,13 @@ from SpiffWorkflow.util.task import TaskState
 from complaints.registration import register
 from conftest import GRADING, GROUPS, STANDARD
 from engine import queries
-from engine.decisions import check_decision, latest_decision, publish_decision
 from engine.errors import ProcessError
-from engine.publishing import latest_version, publish, trial_version
 from engine.records import DecisionVersion, InboxTask, Instance, ProcessVersion
-from engine.sandbox import SandboxScriptEngine
-from engine.specs import compile_process, content_hash
-from engine.xmlload import DiagramError, load_xml
+from engine.repository.decisions import check_decision, latest_decision, publish_decision
+from engine.repository.publishing import latest_version, publish, trial_version
+from engine.repository.specs import compile_process, content_hash
+from engine.repository.xmlload import DiagramError, load_xml
+from engine.runtime.sandbox import SandboxScriptEngine
 
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
 GRADING_TABLE = (PROCESSES / "grading.dmn").read_bytes()

@@ -17,13 +17,13 @@ from datetime import UTC, date, datetime, timezone
 import pytest
 
 from conftest import ROOT
-from engine import evaluator
-from engine.calendar import BusinessCalendar, calendar_of
+from engine.calendars.working_time import BusinessCalendar, calendar_of
 from engine.errors import ProcessError
-from engine.evaluator import Limits
-from engine.restricted import SandboxError, ScriptTimeout
-from engine.runtime import Engine
-from engine.sandbox import SandboxEnvironment
+from engine.runtime import evaluator
+from engine.runtime.evaluator import Limits
+from engine.runtime.restricted import SandboxError, ScriptTimeout
+from engine.runtime.sandbox import SandboxEnvironment
+from engine.runtime.steps import Engine
 from sandboxing import evaluator_pids, must_return_within, scripted
 from test_cost import shipped_expressions
 from test_sandbox import start_scripted

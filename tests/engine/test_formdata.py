@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from complaints.registration import register
 from conftest import GRADING
 from engine import queries
-from engine.formdata import FormError, clean
 from engine.records import Event, InboxTask, Instance, ProcessVersion
-from engine.specs import FieldSpec, Option
+from engine.repository.specs import FieldSpec, Option
+from engine.runtime.formdata import FormError, clean
 
 
 def registered(database, engine, acme, complaint_data) -> int:

@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from complaints.registration import register
 from conftest import GROUPS
 from engine import queries
-from engine.decisions import publish_decision
-from engine.publishing import publish
 from engine.records import Event, InboxTask, Instance, ProcessVersion
+from engine.repository.decisions import publish_decision
+from engine.repository.publishing import publish
 
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
 CS, HANDLING, QUALITY, MANAGEMENT = GROUPS

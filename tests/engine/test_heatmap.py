@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 from complaints.registration import register
-from engine.heatmap import Run, cached_trace, heatmap, trace
+from engine.history.heatmap import Run, cached_trace, heatmap, trace
+from engine.history.replay import Replay, ReplayStep
 from engine.records import Event, Instance, ProcessVersion
-from engine.replay import Replay, ReplayStep
 from test_loops import INTAKE, REOPEN_ROUND, SATISFIED, complete
 from test_replay import replay_case
 from test_rerun import alter, history

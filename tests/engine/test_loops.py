@@ -12,8 +12,8 @@ from SpiffWorkflow.util.task import TaskState
 
 from complaints.registration import register
 from conftest import GRADING
-from engine import formdata, serializer
 from engine.records import Event, InboxTask, Instance, ProcessVersion
+from engine.runtime import formdata, serializer
 
 ROUNDS = 500
 INTAKE = [("check_validity", "service", {"valid": True}),

@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from engine import serializer
+from engine.dto import Actor
 from engine.errors import ProcessError
-from engine.migration import MigrationRefused, migrate, plan
-from engine.publishing import publish, trial_version
 from engine.records import Event, InboxTask, Instance, ProcessVersion, TaskCandidate
-from engine.runtime import current_data, jsonable
-from engine.views import Actor
+from engine.repository.publishing import publish, trial_version
+from engine.runtime import serializer
+from engine.runtime.instance_migration import MigrationRefused, migrate, plan
+from engine.runtime.steps import current_data, jsonable
 
 DIAGRAMS = Path(__file__).parent / "diagrams" / "migration"
 GROUPS = ("Customer Service", "Handling Department", "Quality", "Management")

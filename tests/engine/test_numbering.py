@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timezone
 import pytest
 import sqlalchemy as sa
 
-from auth.accounts import create_company
+from accounts.provisioning import create_company
 from complaints.models import Complaint
 from complaints.numbering import next_number
 from complaints.registration import register
 from engine.records import Event, Instance, ProcessVersion
-from engine.runtime import Engine
+from engine.runtime.steps import Engine
 
 # 00:30 on 1 February in Shanghai, still 31 January in New York and in UTC
 FEB_1_SHANGHAI = datetime(2026, 1, 31, 16, 30, tzinfo=UTC)

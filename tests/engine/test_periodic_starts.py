@@ -12,13 +12,13 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import GROUPS, ROOT
-from engine import recurrence
-from engine.calendar import china
-from engine.periodic import PeriodicStart, next_start, start_due
-from engine.publishing import publish
+from engine.calendars.working_time import china
+from engine.jobs import recurrence
+from engine.jobs.periodic import PeriodicStart, next_start, start_due
 from engine.records import Event, InboxTask, Instance
-from engine.validation import check_diagram
-from engine.xmlload import DiagramError
+from engine.repository.publishing import publish
+from engine.repository.validation import check_diagram
+from engine.repository.xmlload import DiagramError
 from test_shipped_procedures import START, clock, engine  # noqa: F401 - fixtures: the engine on a fake clock
 
 MONTHLY = (ROOT / "processes" / "supervision_monthly.bpmn").read_text(encoding="utf-8")

@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from auth.calendars import CompanyCalendar
 from conftest import GRADING, ROOT
 from engine import queries
-from engine.decisions import publish_decision
+from engine.calendars.company import CompanyCalendar
+from engine.dto import Actor
 from engine.records import InboxTask, Instance
-from engine.views import Actor
+from engine.repository.decisions import publish_decision
 from test_graded_procedure import NO_CLASS_FACTS, NO_GRADING_FACTS
 from test_shipped_procedures import (
     ANALYSED,

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
+from engine.dto import Actor
+from engine.history.replay import replay
 from engine.records import Instance
-from engine.replay import replay
-from engine.views import Actor
 from test_migration import complete as complete_element, move, publish_version, start
 from test_rerun import alter, history, reopened_twice
 from test_shipped_procedures import PATHS, clock, drive, engine  # noqa: F401 - fixtures: the engine on a fake clock

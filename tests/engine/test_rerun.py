@@ -10,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 
 from complaints.registration import register
+from engine.dto import Actor
 from engine.errors import ProcessError
-from engine.publishing import publish
+from engine.history.rerun import rerun
 from engine.records import Event, InboxTask, Instance, ProcessVersion
-from engine.rerun import rerun
-from engine.views import Actor
+from engine.repository.publishing import publish
 from test_loops import INTAKE, REOPEN_ROUND, SATISFIED, complete
 from test_migration import complete as complete_element, move, publish_version, start
 from test_procedure_deadlines import DAY, HANDLED, graded, to_handling

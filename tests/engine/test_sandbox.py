@@ -17,15 +17,15 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine import serializer
 from engine.errors import Conflict, ProcessError
-from engine.publishing import publish
 from engine.records import Event, InboxTask, Instance, ProcessVersion
-from engine.restricted import SandboxError, is_iso_literal, script_line
-from engine.sandbox import SandboxScriptEngine
-from engine.specs import compile_process, content_hash
-from engine.validation import check_diagram
-from engine.xmlload import DiagramError, load_xml
+from engine.repository.publishing import publish
+from engine.repository.specs import compile_process, content_hash
+from engine.repository.validation import check_diagram
+from engine.repository.xmlload import DiagramError, load_xml
+from engine.runtime import serializer
+from engine.runtime.restricted import SandboxError, is_iso_literal, script_line
+from engine.runtime.sandbox import SandboxScriptEngine
 from sandboxing import RAISED, evaluator_pids, killing_the_busy_evaluator, must_return_within, scripted, start_scripted
 
 DIAGRAMS = Path(__file__).parent / "diagrams"

@@ -20,12 +20,12 @@ import demo
 from complaints.registration import register
 from conftest import ROOT
 from engine import queries
-from engine.publishing import publish
+from engine.dto import Actor, TaskView
 from engine.records import Event, Instance, ProcessVersion
-from engine.runtime import Engine
-from engine.specs import BPMN_NS
-from engine.validation import check_diagram
-from engine.views import Actor, TaskView
+from engine.repository.publishing import publish
+from engine.repository.specs import BPMN_NS
+from engine.repository.validation import check_diagram
+from engine.runtime.steps import Engine
 
 PROCESSES = ROOT / "processes"
 CS, HANDLING, QUALITY, MANAGEMENT = demo.GROUPS

@@ -15,11 +15,11 @@ from SpiffWorkflow.bpmn.specs.event_definitions import timer
 
 from complaints import sla
 from complaints.sla import SlaClock, SlaPolicy
-from engine.publishing import publish
+from engine.history.replay import replay
+from engine.history.rerun import rerun
 from engine.records import Event, InboxTask, Instance
-from engine.replay import replay
-from engine.rerun import rerun
-from engine.runtime import Engine
+from engine.repository.publishing import publish
+from engine.runtime.steps import Engine
 from notifications.models import Notification
 
 DIAGRAM = Path(__file__).parent / "diagrams" / "sla_case.bpmn"
@@ -91,7 +91,7 @@ def clocks(database, case: int) -> dict[str, SlaClock]:
 
 def notified(database, case: int) -> list[tuple[str, str]]:
     """(kind, user e-mail) of the case's notifications about deadlines and reopening."""
-    from auth.models import User
+    from accounts.models import User
     with database.session() as s:
         rows = s.execute(sa.select(Notification.kind, User.email).join(User, User.id == Notification.user_id)
                          .where(Notification.instance_id == case,

@@ -18,9 +18,10 @@ from SpiffWorkflow.util.task import TaskState
 from complaints.models import Complaint
 from complaints.registration import register
 from conftest import GRADING
-from engine import formdata, queries, serializer
+from engine import queries
 from engine.records import Event, InboxTask, Instance, ProcessVersion
-from engine.runtime import current_data, jsonable
+from engine.runtime import formdata, serializer
+from engine.runtime.steps import current_data, jsonable
 
 CS, HANDLING, QUALITY, MANAGEMENT = "Customer Service", "Handling Department", "Quality", "Management"
 WORKER = {CS: "service", HANDLING: "handler", QUALITY: "quality", MANAGEMENT: "manager"}

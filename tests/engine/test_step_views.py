@@ -7,8 +7,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from engine import queries
-from engine.publishing import publish
 from engine.records import InboxTask, Instance
+from engine.repository.publishing import publish
 
 PARALLEL = Path(__file__).parent / "diagrams" / "migration" / "parallel_v1.bpmn"
 GROUPS = ("Customer Service", "Handling Department", "Quality", "Management")

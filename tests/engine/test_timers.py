@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from engine import serializer
-from engine.publishing import publish
+from engine.dto import Actor
 from engine.records import Event, InboxTask, Instance
-from engine.views import Actor
+from engine.repository.publishing import publish
+from engine.runtime import serializer
 
 DIAGRAMS = Path(__file__).parent / "diagrams"
 GROUPS = ("Customer Service", "Handling Department", "Quality", "Management")

@@ -13,11 +13,11 @@ from lxml import etree
 
 from complaints.registration import register
 from engine import queries
-from engine.formdata import FormError
-from engine.publishing import latest_version, publish
 from engine.records import InboxTask, Instance, ProcessVersion
-from engine.validation import check_diagram
-from engine.xmlload import MAX_DIAGRAM_BYTES, DiagramError
+from engine.repository.publishing import latest_version, publish
+from engine.repository.validation import check_diagram
+from engine.repository.xmlload import MAX_DIAGRAM_BYTES, DiagramError
+from engine.runtime.formdata import FormError
 
 ROOT = Path(__file__).resolve().parents[2]
 DIAGRAMS = Path(__file__).parent / "diagrams"

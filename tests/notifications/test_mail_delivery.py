@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from auth.models import User
+from accounts.models import User
 from db import utcnow
 from engine.records import InboxTask
 from notifications import notify

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from auth.models import User
+from accounts.models import User
 from conftest import GROUPS
-from engine.publishing import publish
 from engine.records import InboxTask
+from engine.repository.publishing import publish
 from notifications import notify, recipients
 from notifications.models import Notification, NotificationPreferences
 

@@ -15,8 +15,8 @@ from flask import session
 from complaints.models import Complaint
 from conftest import COMPLAINT, GRADING, GROUPS, STANDARD, tamper
 from db import utcnow
-from engine.publishing import publish, trial_version
 from engine.records import Event
+from engine.repository.publishing import publish, trial_version
 from test_audit_pages import alter_first_submission
 from web.audit_cases import duration
 

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from auth.calendars import CHINA_NAME, CompanyCalendar
+from engine.calendars.company import CHINA_NAME, CompanyCalendar
 
 FACTORY = {"name": "深圳工厂", "timezone": "Asia/Shanghai", "periods": "09:00-12:00, 13:30-18:00",
            "weekdays": ["0", "1", "2", "3", "4", "5"], "holidays": "2099-05-04 # 厂庆\n2099-05-05",

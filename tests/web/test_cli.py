@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from auth.models import Company, Group, User
+from accounts.models import Company, Group, User
 from complaints import sla
 from complaints.models import Complaint
 from complaints.registration import register
@@ -19,8 +19,8 @@ from complaints.sla import SlaClock
 from conftest import AUDIT_KEY, ROOT, count, tamper
 from db import Database
 from demo import DECISION_TABLES, SHIPPED, SLA_POLICIES
+from engine.history.rerun import rerun
 from engine.records import DecisionVersion, Event, Instance, ProcessVersion
-from engine.rerun import rerun
 
 PASSWORD = "cli-password-2026"
 

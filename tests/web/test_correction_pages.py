@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from complaints.models import Complaint
 from conftest import GRADING, GROUPS
-from engine.publishing import publish
 from engine.records import Event, Instance
+from engine.repository.publishing import publish
 from test_isolation import FRAGILE
 
 REASON = "客户补充了发票"

@@ -11,7 +11,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from engine.errors import MESSAGES
-from engine.formdata import MESSAGES as FORM_MESSAGES
+from engine.runtime.formdata import MESSAGES as FORM_MESSAGES
 from web.errors import CATALOG, EDGE
 
 ROOT = Path(__file__).resolve().parents[2]

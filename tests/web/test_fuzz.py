@@ -34,7 +34,6 @@ from werkzeug.routing import IntegerConverter, PathConverter, Rule
 from wtforms.fields.core import UnboundField
 
 from app import create_app
-from auth.calendars import CompanyCalendar
 from complaints import sla
 from complaints.registration import FIELDS as REGISTRATION_FIELDS, sample_values
 from conftest import (
@@ -52,9 +51,10 @@ from conftest import (
     make_company,
 )
 from db import Database, utcnow
-from engine.drafts import save_draft
-from engine.publishing import trial_version
+from engine.calendars.company import CompanyCalendar
 from engine.records import InboxTask, Instance, ProcessVersion
+from engine.repository.drafts import save_draft
+from engine.repository.publishing import trial_version
 from notifications import notify
 from notifications.models import Notification
 
@@ -223,7 +223,7 @@ def world(app) -> Iterator[World]:
     database = app.extensions["kesu.db"]
     try:
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr("auth.models.generate_password_hash", cheap_password_hash)
+            patch.setattr("accounts.models.generate_password_hash", cheap_password_hash)
             acme = make_company(database, "Acme 化工", "acme.test")
         yield _things(app, database, acme)
     finally:

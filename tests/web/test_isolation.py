@@ -12,17 +12,17 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from auth.accounts import create_user
-from auth.calendars import CompanyCalendar
-from auth.models import ApiToken, Company as CompanyRow, User, UserSession
+from accounts.models import ApiToken, Company as CompanyRow, User, UserSession
+from accounts.provisioning import create_user
 from complaints import sla
 from complaints.sla import SlaClock
 from conftest import COMPLAINT, GRADING_TABLE, GROUPS, PASSWORD, STANDARD
 from db import utcnow
-from engine.decisions import publish_decision
-from engine.drafts import save_draft
-from engine.publishing import publish, trial_version
+from engine.calendars.company import CompanyCalendar
 from engine.records import Event, InboxTask, Instance
+from engine.repository.decisions import publish_decision
+from engine.repository.drafts import save_draft
+from engine.repository.publishing import publish, trial_version
 from notifications import notify
 
 ACME_CUSTOMER = "Acme 独有客户 甲"

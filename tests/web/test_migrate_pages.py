@@ -5,8 +5,8 @@ import html
 import re
 
 from conftest import GROUPS, STANDARD
-from engine.publishing import publish
 from engine.records import Instance
+from engine.repository.publishing import publish
 
 RENAMED = STANDARD.read_bytes().replace(b'name="Check validity"', b'name="Check validity (v2)"')
 

@@ -11,7 +11,7 @@ import pytest
 from bench.completion import counting
 from complaints.models import Complaint
 from conftest import count
-from engine.publishing import publish
+from engine.repository.publishing import publish
 
 NUMBER = re.compile(r"\b(\d{6})-(\d{4})\b")
 ROW = re.compile(r'<tr data-task-id="([^"]+)" data-element="([^"]+)">(.*?)</tr>', re.S)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from auth.directory import company_people
+from accounts.directory import company_people
 from conftest import PEOPLE
 
 ROLES = ("service", "owner", "admin", "auditor")

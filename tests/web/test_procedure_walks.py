@@ -20,9 +20,9 @@ import lxml.html
 import pytest
 
 from conftest import ROOT
-from engine.decisions import publish_decision
-from engine.periodic import start_due
+from engine.jobs.periodic import start_due
 from engine.records import Instance
+from engine.repository.decisions import publish_decision
 from test_graded_procedure import (
     ACCEPTED,
     CLASS_A,

@@ -7,11 +7,11 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from auth.models import User
+from accounts.models import User
 from complaints.models import Complaint
 from conftest import GRADING, GROUPS, ROOT
-from engine.publishing import publish
 from engine.records import Instance, ProcessVersion
+from engine.repository.publishing import publish
 from test_pages import claim, complete, inbox, instance_id, task_on, text
 
 PROCESSES = ROOT / "processes"

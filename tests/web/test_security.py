@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from werkzeug.security import check_password_hash
 
 import config
+from accounts import tokens
+from accounts.models import ApiToken, Company as CompanyRow, User
+from accounts.provisioning import create_user
 from app import create_app
-from auth import tokens
-from auth.accounts import create_user
-from auth.models import ApiToken, Company as CompanyRow, User
 from complaints.models import Complaint
 from conftest import AUDIT_KEY, PASSWORD, count
 from engine.records import Event

@@ -9,9 +9,9 @@ import pytest
 import redis
 import sqlalchemy as sa
 
+from accounts import models, provisioning as accounts
+from accounts.models import ApiToken, User, UserSession
 from app import create_app
-from auth import accounts, models
-from auth.models import ApiToken, User, UserSession
 from conftest import PASSWORD, Browser
 from db import utcnow
 from web.security import CONTENT_SECURITY_POLICY

@@ -14,8 +14,8 @@ from complaints.sla import SlaClock, SlaPolicy
 from db import utcnow
 from engine.records import Instance, ProcessVersion
 from test_pages import ROW, in_english, text
+from web.inbox import working_time
 from web.sla import target_text
-from web.tasks import working_time
 
 POLICY = {"grade": "", "category": "", "response_target": "", "resolution_target": "5 working days",
           "warn_percent": "80", "escalate_to": "Management", "note": "QP07 rev. B"}

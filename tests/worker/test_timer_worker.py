@@ -21,9 +21,9 @@ import sqlalchemy as sa
 
 from app import create_app
 from conftest import AUDIT_KEY, GROUPS, ROOT
-from engine.publishing import publish
+from engine.jobs.timers import fire_due, next_due
 from engine.records import Event, InboxTask, Instance
-from engine.worker import fire_due, next_due
+from engine.repository.publishing import publish
 from worker import jobs
 from worker.embedded import EmbeddedWorker
 

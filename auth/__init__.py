@@ -1,1 +1,0 @@
-"""Companies, users, groups and roles."""
