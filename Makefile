@@ -62,9 +62,12 @@ $(CHROMIUM):
 	apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
 
 # Ruff and mypy with the settings in pyproject.toml (mypy: strict on engine/ and complaints/).
+# The guardrails: ruff (style and bugs), mypy (strict on engine/ and complaints/), import-linter (the layers of
+# .importlinter, transitively).
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: setup $(CHROMIUM)
 	$(BIN)/pytest $(PYTEST_ARGS)

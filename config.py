@@ -5,7 +5,7 @@ import os
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from engine.history.sealing import parse_keys
 
@@ -31,7 +31,7 @@ class Config:
     JSON_MAX_DEPTH = int(os.environ.get("KESU_JSON_MAX_DEPTH", "64"))  # deeper request bodies are refused (400)
     BABEL_DEFAULT_LOCALE = "zh_Hans"
     BABEL_DEFAULT_TIMEZONE = "UTC"
-    LANGUAGES = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "English"}
+    LANGUAGES: ClassVar[dict[str, str]] = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "English"}
     SCRIPT_TIME_LIMIT = float(os.environ.get("KESU_SCRIPT_TIME_LIMIT", "2"))
     SCRIPT_MEMORY_LIMIT = int(os.environ.get("KESU_SCRIPT_MEMORY_LIMIT", "256"))  # MB per script evaluator process
     SCRIPT_PROCESSES = int(os.environ.get("KESU_SCRIPT_PROCESSES", "2"))  # script evaluators per server process

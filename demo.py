@@ -120,8 +120,9 @@ def load_demo(session: Session, engine: Engine) -> str:
         if company_named(session, name) is None:
             company, users = _company(session, name, domain)
             _samples(session, engine, company, users)
-    lines = ["Demo logins (password for all: %s):" % PASSWORD]
+    lines = [f"Demo logins (password for all: {PASSWORD}):"]
     for name, domain in COMPANIES.items():
         lines.append(f"  {name}")
-        lines += [f"    {local + '@' + domain:<24} {role:<14} {', '.join(groups) or '-'}" for local, _, role, groups in USERS]
+        lines += [f"    {local + '@' + domain:<24} {role:<14} {', '.join(groups) or '-'}"
+                  for local, _, role, groups in USERS]
     return "\n".join(lines)

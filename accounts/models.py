@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from db import Base, UTCDateTime, utcnow
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     """A user's role; what each role may do is the table in auth/permissions.py, which views and pages ask."""
 
     ADMIN = "admin"

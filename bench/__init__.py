@@ -1,1 +1,2 @@
-"""Kesu's benchmark (`python -m bench`): the engine's step cost against raw SpiffWorkflow, with persistence, and over long loops."""
+"""Kesu's benchmark (`python -m bench`): the engine's step cost against raw SpiffWorkflow, with persistence, and over
+long loops."""

@@ -120,7 +120,8 @@ def ratios(raw_rows: list[Samples], persisted_rows: list, result: loop.LoopResul
 def print_table(plan: Plan, raw_rows: list[Samples], persisted_rows: list, result: loop.LoopResult,
                 replay_rows: list[Samples], timer_row: Samples, script_rows: list[Samples]) -> None:
     print(report.header())
-    print(report.section("(a) raw SpiffWorkflow step: complete one user task + do_engine_steps (straight path, 10 tasks)"))
+    print(report.section("(a) raw SpiffWorkflow step: complete one user task + do_engine_steps "
+                         "(straight path, 10 tasks)"))
     print("\n".join(report.row(r) for r in raw_rows))
     print(report.section("(b) full completion: load instance, complete, save state + inbox rows + events, commit"))
     print("\n".join(report.row(r) for r in persisted_rows))
@@ -130,7 +131,8 @@ def print_table(plan: Plan, raw_rows: list[Samples], persisted_rows: list, resul
     print(report.section("ratios of medians (baselines: raw step in memory; raw step + Kesu state round trip)"))
     print(report.ratio_header())
     print("\n".join(report.ratio_line(r) for r in ratios(raw_rows, persisted_rows, result)))
-    print(report.section("(d) the auditor's pages: replay (reopened cases; target under 200 ms server time) and heatmap, SQLite"))
+    print(report.section("(d) the auditor's pages: replay (reopened cases; target under 200 ms server time) "
+                         "and heatmap, SQLite"))
     print("\n".join(report.row(r) for r in replay_rows))
     print(report.section("(e) timers due at once: fired - due time (target: within 2 s), embedded worker, SQLite"))
     print(report.row(timer_row))

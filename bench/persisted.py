@@ -63,7 +63,8 @@ def post_completion(client, headers: dict, task: ReadyTask) -> tuple[float, floa
     response, sample = timed(lambda: client.post(f"/api/v1/tasks/{task.id}/complete",
                                                  json={"data": STRAIGHT[task.element_id]}, headers=headers[task.user]))
     if response.status_code != 200:
-        raise RuntimeError(f"HTTP {response.status_code} completing {task.element_id}: {response.get_data(as_text=True)}")
+        raise RuntimeError(f"HTTP {response.status_code} completing {task.element_id}: "
+                           f"{response.get_data(as_text=True)}")
     return sample
 
 

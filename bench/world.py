@@ -1,4 +1,5 @@
-"""A database for the benchmark: the app on a fresh schema, one company with a user per lane, the grading table and the standard procedure published."""
+"""A database for the benchmark: the app on a fresh schema, one company with a user per lane, the grading table and
+the standard procedure published."""
 from __future__ import annotations
 
 import tempfile

@@ -13,7 +13,7 @@ if config.config_file_name:
 logger = logging.getLogger("alembic.env")
 
 database = current_app.extensions["migrate"].db
-OPTIONS = dict(target_metadata=database.metadata, compare_type=True, render_as_batch=True)
+OPTIONS = {"target_metadata": database.metadata, "compare_type": True, "render_as_batch": True}
 
 
 def run_migrations_offline() -> None:

@@ -106,7 +106,8 @@ def show(instance_id: int):
     return render_template("complaints/show.html", complaint=complaint, view=view, history=history, clocks=clocks,
                            now=engine().clock(), calendar=company_calendar(db(), current_user.company_id),
                            grade_label=grade_label, category_label=category_label,
-                           people=people, chosen=chosen_people(history), channels=CHANNELS, categories=CATEGORIES, statuses=STATUSES,
+                           people=people, chosen=chosen_people(history), channels=CHANNELS, categories=CATEGORIES,
+                           statuses=STATUSES,
                            locale=locale_code(), version=complaint.instance.version, can_act_on=can_act_on,
                            action_form=ActionForm(), views=view_log(instance_id))
 

@@ -80,8 +80,8 @@ def index():
     holders = names_by_id(db(), {t.assignee_id for t in tasks})
     numbers = listings.business_keys(db(), actor().company_id, {c.instance_id for c in escalations})
     return render_template("inbox/index.html", rows=rows, clock_numbers=numbers,
-                           complaint_ids=complaint_instances(db(), {t.instance_id for t in tasks}), any_tasks=bool(tasks), scope=scope,
-                           sort=sort, overdue_only=overdue_only, holders=holders, escalations=escalations,
+                           complaint_ids=complaint_instances(db(), {t.instance_id for t in tasks}),
+                           any_tasks=bool(tasks), scope=scope, sort=sort, overdue_only=overdue_only, holders=holders, escalations=escalations,
                            acknowledge_form=AcknowledgeForm(), action_form=ActionForm(), locale=locale_code())
 
 

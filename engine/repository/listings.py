@@ -45,9 +45,9 @@ def versions_by_id(session: Session, company_id: int, ids: Iterable[int | None])
 
 def running_counts(session: Session, company_id: int) -> dict[int, int]:
     """Running cases per version id, in one query."""
-    return {version_id: count for version_id, count in session.execute(
+    return dict(session.execute(
         in_company(sa.select(Instance.version_id, sa.func.count()), company_id, Instance)
-        .where(Instance.status == "running").group_by(Instance.version_id))}
+        .where(Instance.status == "running").group_by(Instance.version_id)).tuples())
 
 
 def running_on_older_versions(session: Session, target: ProcessVersion) -> list[Instance]:
@@ -65,8 +65,9 @@ def business_keys(session: Session, company_id: int, instance_ids: Iterable[int]
     ids = set(instance_ids)
     if not ids:
         return {}
-    return {instance_id: key for instance_id, key in session.execute(
-        in_company(sa.select(Instance.id, Instance.business_key), company_id, Instance).where(Instance.id.in_(ids)))}
+    return dict(session.execute(
+        in_company(sa.select(Instance.id, Instance.business_key), company_id, Instance).where(Instance.id.in_(ids)))
+        .tuples())
 
 
 def sandbox_instance(session: Session, company_id: int, instance_id: int) -> Instance | None:
