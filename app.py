@@ -92,7 +92,7 @@ def _blueprints(app: Flask) -> None:
     errors.register(app)
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.globals["locale_code"] = locale_code
-    app.jinja_env.globals["can"] = can  # {% if can("publish") %}: the table is auth/permissions.py
+    app.jinja_env.globals["can"] = can  # {% if can("publish") %}: the table is accounts/permissions.py
     app.jinja_env.globals["languages"] = app.config["LANGUAGES"]  # not `config`: pages pass their own script config
 
 

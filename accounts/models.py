@@ -12,7 +12,7 @@ from db import Base, UTCDateTime, utcnow
 
 
 class Role(enum.StrEnum):
-    """A user's role; what each role may do is the table in auth/permissions.py, which views and pages ask."""
+    """A user's role; what each role may do is the table in accounts/permissions.py, which views and pages ask."""
 
     ADMIN = "admin"
     PROCESS_OWNER = "process_owner"

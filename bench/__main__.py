@@ -136,8 +136,8 @@ def print_table(plan: Plan, raw_rows: list[Samples], persisted_rows: list, resul
     print("\n".join(report.row(r) for r in replay_rows))
     print(report.section("(e) timers due at once: fired - due time (target: within 2 s), embedded worker, SQLite"))
     print(report.row(timer_row))
-    print(report.section("(f) diagram code per call: in the server (engine.cost proves it bounded) vs in an evaluator "
-                         "process"))
+    print(report.section("(f) diagram code per call: in the server (engine.runtime.cost proves it bounded) "
+                         "vs in an evaluator process"))
     print("\n".join(report.row(r) for r in script_rows))
 
 

@@ -1,7 +1,7 @@
 """(d) The auditor's replay page of a case with 50 and with 500 steps.
 
 Each case goes round the reopen loop until it has the wanted number of steps (one step per completion, plus
-the start). Timed: the replay itself re-executed (engine.replay.replay), and GET /complaints/<id>/replay on
+the start). Timed: the replay itself re-executed (engine.history.replay.replay), and GET /complaints/<id>/replay on
 the Flask test client: cold (the replay cache emptied first, so the page re-executes the case) and warm (the
 replay cached, as for every view after the first while no event is appended). Both pages verify the case's
 hash chain. The page carries every step, so stepping in the browser makes no further request.

@@ -1,4 +1,4 @@
-"""(f) Diagram code per call, where it runs: in the server (what engine.cost proves bounded: every condition and
+"""(f) Diagram code per call, where it runs: in the server (what engine.runtime.cost proves bounded: every condition and
 decision-table entry of the standard procedure) or in an evaluator process (a pipe round trip: pickle the case's
 data, eval there, pickle the result back). A sample times a batch of 100 calls, so its milliseconds are
 microseconds per call; the cpu column is this process's share, so an evaluator's own work is not in it."""

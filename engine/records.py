@@ -155,7 +155,8 @@ class Event(Base):
     """The append-only history: one row per thing that happened, numbered per instance.
 
     Each row's `hash` is its seal, an HMAC under the audit key over its content and `prev_hash`, the seal of the
-    instance's previous event (engine.sealing), so a row changed, removed or slipped in afterwards breaks the chain.
+    instance's previous event (engine.history.sealing), so a row changed, removed or slipped in afterwards breaks the
+    chain.
     """
 
     __tablename__ = "events"
@@ -176,7 +177,7 @@ class Event(Base):
 
 
 class AnchorTip(Base):
-    """The number and MAC of the last line written to the anchor file (engine.anchor), one row: lines cut from
+    """The number and MAC of the last line written to the anchor file (engine.history.anchor), one row: lines cut from
     the end of the file, which leave it consistent in itself, do not match it."""
 
     __tablename__ = "anchor_tip"

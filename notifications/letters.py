@@ -2,7 +2,7 @@
 by a plain Jinja environment over templates/, and absolute links to the pages a mail points to.
 
 Only the mail module imports this one: the domain that creates notifications never loads Jinja. The links' paths
-are the pages' own (web/notifications.py, web/tasks.py); tests/notifications/test_letters.py proves the app's
+are the pages' own (web/notifications.py, web/inbox.py); tests/notifications/test_letters.py proves the app's
 routes build the same URLs.
 """
 from __future__ import annotations

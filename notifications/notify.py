@@ -75,7 +75,7 @@ class Outcome(Protocol):
     """What the engine tells its observers after a saved step (engine.runtime.StepOutcome)."""
 
     instance: Any  # engine.records.Instance: id, company_id, business_key, sandbox
-    process: Any  # engine.specs.CompiledProcess: element_names
+    process: Any  # engine.repository.specs.CompiledProcess: element_names
     actor_id: int | None
     now: datetime
     new_tasks: tuple[tuple[dict[str, Any], list[str]], ...]  # (inbox row, principals) of each task the step opened

@@ -1,4 +1,4 @@
-"""Permissions have one home, auth/permissions.py: `can` gives every role what it held before the table existed,
+"""Permissions have one home, accounts/permissions.py: `can` gives every role what it held before the table existed,
 and no template or module tests a role, or lists roles, anywhere else."""
 from __future__ import annotations
 

@@ -74,7 +74,7 @@ def perform(action: Callable[[Session], T], who: Actor | None = None) -> T:
         raise
 
 
-# Permissions, for views and templates; the table of who may do what is auth/permissions.py.
+# Permissions, for views and templates; the table of who may do what is accounts/permissions.py.
 
 def can(permission: str) -> bool:
     """Whether the signed-in user may do what `permission` allows; templates ask `can("publish")`."""
@@ -100,7 +100,7 @@ def can_act_on(task: TaskView) -> bool:
     return can("work_cases") and actor().may_act(task.principals, task.assignee_id)
 
 
-SESSION_SECRET = "sid"  # the cookie session's key for the server-side session's secret (auth.sessions)
+SESSION_SECRET = "sid"  # the cookie session's key for the server-side session's secret (accounts.sessions)
 STANDARD_PROCESS = "complaint_standard"  # the shipped procedure, offered first where no other is chosen
 
 

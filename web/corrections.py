@@ -1,6 +1,6 @@
 """An admin's corrections to a complaint: edit its data, retry it after an error, skip a task, rewind it.
 
-Each correction is one engine step (engine.corrections) carrying the admin's reason; the history records it with
+Each correction is one engine step (engine.runtime.corrections) carrying the admin's reason; the history records it with
 the values before and after. A refused correction re-renders the page with the reason and what was typed.
 """
 from __future__ import annotations

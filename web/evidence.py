@@ -29,7 +29,7 @@ from web.i18n import locale_code, localtime
 from web.pdf import PdfUnavailable, print_pdf
 
 bp = Blueprint("audit", __name__, url_prefix="/complaints")
-CHAIN_PROBLEMS = {  # engine.audit's problem codes, for people
+CHAIN_PROBLEMS = {  # engine.history.audit's problem codes, for people
     "altered": N_("altered"),
     "deleted": N_("deleted"),
     "inserted": N_("inserted"),

@@ -81,7 +81,8 @@ def index():
     numbers = listings.business_keys(db(), actor().company_id, {c.instance_id for c in escalations})
     return render_template("inbox/index.html", rows=rows, clock_numbers=numbers,
                            complaint_ids=complaint_instances(db(), {t.instance_id for t in tasks}),
-                           any_tasks=bool(tasks), scope=scope, sort=sort, overdue_only=overdue_only, holders=holders, escalations=escalations,
+                           any_tasks=bool(tasks), scope=scope, sort=sort, overdue_only=overdue_only, holders=holders,
+                           escalations=escalations,
                            acknowledge_form=AcknowledgeForm(), action_form=ActionForm(), locale=locale_code())
 
 

@@ -76,7 +76,7 @@ def mail(post: Post) -> Job:
 
 def anchor(database: Database, engine: Engine, every: float) -> Job:
     """Checkpoint the chain heads that moved into the anchor file, at most every `every` seconds across all
-    processes (engine.anchor)."""
+    processes (engine.history.anchor)."""
     def checkpoint(now: datetime, poll: float) -> float:
         engine.auditor.checkpoint(database.sessionmaker, now, every)
         return poll

@@ -4,7 +4,7 @@ Seals cannot be forged without the key, but a history can still be cut short: so
 may delete a case's newest events and move its head and count back to an earlier, genuine seal, or delete the
 case. So the worker periodically appends the cases whose head moved since the last checkpoint, as (case, event
 count, head), to a JSON-lines file: each line MAC-signed and chained to the line before. Verification compares
-every case with its newest anchored checkpoint (engine.audit). A case whose database history no longer extends
+every case with its newest anchored checkpoint (engine.history.audit). A case whose database history no longer extends
 its anchored checkpoint is not anchored again (the evidence stays), and the database keeps the number and MAC of
 the last line written (AnchorTip), so lines cut from the end of the file are noticed as well.
 

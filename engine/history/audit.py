@@ -1,9 +1,9 @@
 """The tamper-evident history: each case's chain of seals, checked from its first event to the anchor.
 
-Steps seal their new events onto the instance's `event_head` with the audit key (engine.runtime, engine.sealing),
-and the worker checkpoints the heads into the anchor file (engine.anchor). `Auditor.verify` recomputes the chains
-from the stored rows and names, for each case, the first event that no longer matches, or the events missing
-since its anchored checkpoint.
+Steps seal their new events onto the instance's `event_head` with the audit key (engine.runtime.steps,
+engine.history.sealing), and the worker checkpoints the heads into the anchor file (engine.history.anchor).
+`Auditor.verify` recomputes the chains from the stored rows and names, for each case, the first event that no
+longer matches, or the events missing since its anchored checkpoint.
 """
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ class Auditor:
         return self.anchor.problems(session)
 
     def checkpoint(self, sessions: sessionmaker[Session], now: datetime, every: float = 0.0) -> int:
-        """Anchor the chain heads that moved (engine.anchor); returns how many cases were written."""
+        """Anchor the chain heads that moved (engine.history.anchor); returns how many cases were written."""
         return self.anchor.checkpoint(sessions, now, every)
 
 

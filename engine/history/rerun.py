@@ -203,7 +203,7 @@ class Scratch:
 
     def complete(self, event: Event) -> dict[str, Any]:
         """Submit the recorded values to the ready task of that element, as Engine.complete does (a skipped task:
-        none, as engine.corrections.skip does)."""
+        none, as engine.runtime.corrections.skip does)."""
         step = self.step(event)
         task = next((t for t in step.ready_user_tasks() if t.task_spec.bpmn_id == event.element_id), None)
         if task is None:
@@ -229,7 +229,8 @@ class Scratch:
         self.settle(step)
 
     def migrate(self, event: Event) -> dict[str, Any]:
-        """Move the scratch workflow to the recorded target version, as engine.migration.migrate does."""
+        """Move the scratch workflow to the recorded target version, as engine.runtime.instance_migration.migrate
+        does."""
         target = _version(self.session, self.case, event.data, "to")
         step = self.step(event)
         source = self.case.version
@@ -255,7 +256,7 @@ class Scratch:
         return _essence(event.type, event.element_id, event.data)
 
     def correct(self, event: Event) -> dict[str, Any]:
-        """Set the recorded corrected values, as engine.corrections.correct_data does."""
+        """Set the recorded corrected values, as engine.runtime.corrections.correct_data does."""
         step = self.step(event)
         changes = overwrite(step.workflow, {field: change.get("to")
                                             for field, change in event.data.get("changes", {}).items()})
@@ -270,7 +271,8 @@ class Scratch:
         return _essence(event.type, None, {"error": error})
 
     def rewind(self, event: Event) -> dict[str, Any]:
-        """Put the scratch case back into its own state after the target event, as engine.corrections.rewind does."""
+        """Put the scratch case back into its own state after the target event, as engine.runtime.corrections.rewind
+        does."""
         target: int | None = event.data.get("to_seq")
         moment = None if target is None else self.moments.get(target)
         if moment is None:

@@ -4,11 +4,11 @@ Publishing a version with a timer start event keeps one schedule per procedure (
 newest version's start timer, its next run's due time (indexed) and the runs it started. A new version takes
 the schedule over: with the same timer its runs go on as they were, with another they are counted anew, and a
 version without a start timer ends the schedule. Due times are worked out on the company's calendar
-(engine.recurrence) by the worker, so a schedule gets its first due time at the worker's next pass after
+(engine.jobs.recurrence) by the worker, so a schedule gets its first due time at the worker's next pass after
 publishing, and counts from then.
 
 The worker calls `start_due`: each due schedule starts one case in its own transaction, claimed like the
-timers of engine.worker (FOR UPDATE SKIP LOCKED on PostgreSQL; on SQLite the row's optimistic lock lets only the
+timers of engine.jobs.timers (FOR UPDATE SKIP LOCKED on PostgreSQL; on SQLite the row's optimistic lock lets only the
 first commit through), and the case's business key names its run (`<procedure>-<YYYYMMDD-HHMM>`, local time),
 which the database keeps unique. A schedule that fell behind (the worker was stopped) starts one case, for the
 latest run due, and goes on from there.
@@ -105,7 +105,7 @@ def _timer_of(version: ProcessVersion) -> StartTimer | None:
 
 
 def schedule(session: Session, version: ProcessVersion) -> PeriodicStart | None:
-    """Point the procedure's schedule at a newly published version (engine.publishing calls this)."""
+    """Point the procedure's schedule at a newly published version (engine.repository.publishing calls this)."""
     timer = _timer_of(version)
     row = session.scalar(sa.select(PeriodicStart).where(PeriodicStart.company_id == version.company_id,
                                                         PeriodicStart.process_key == version.process_key))

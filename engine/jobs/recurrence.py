@@ -27,7 +27,7 @@ from dateutil.relativedelta import relativedelta
 from engine.calendars.working_time import BusinessCalendar
 
 KINDS = ("timeDate", "timeDuration", "timeCycle")
-SHORTEST = timedelta(minutes=1)  # a run's business key names its minute (engine.periodic)
+SHORTEST = timedelta(minutes=1)  # a run's business key names its minute (engine.jobs.periodic)
 _WORKING_DAYS = re.compile(r"^(?:every\s+working\s+day|每个工作日|每個工作日)\s*(\d{1,2}):(\d{2})$", re.I)
 _CYCLE_EXAMPLES = "write R/2026-12-01T09:00:00+08:00/P1M, R3/PT1H or every working day 09:00"
 

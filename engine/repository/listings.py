@@ -47,7 +47,7 @@ def running_counts(session: Session, company_id: int) -> dict[int, int]:
     """Running cases per version id, in one query."""
     return dict(session.execute(
         in_company(sa.select(Instance.version_id, sa.func.count()), company_id, Instance)
-        .where(Instance.status == "running").group_by(Instance.version_id)).tuples())
+        .where(Instance.status == "running").group_by(Instance.version_id)).all())
 
 
 def running_on_older_versions(session: Session, target: ProcessVersion) -> list[Instance]:
@@ -67,7 +67,7 @@ def business_keys(session: Session, company_id: int, instance_ids: Iterable[int]
         return {}
     return dict(session.execute(
         in_company(sa.select(Instance.id, Instance.business_key), company_id, Instance).where(Instance.id.in_(ids)))
-        .tuples())
+        .all())
 
 
 def sandbox_instance(session: Session, company_id: int, instance_id: int) -> Instance | None:

@@ -5,7 +5,7 @@ parser leaves in the XML (candidateGroups, candidateUsers, assignee, dueDate, pr
 `camunda:formData` even when no formKey is given (Camunda Modeler writes it that way).
 
 Business rule tasks run the DMN decision tables a version is pinned to, parsed together with its diagram
-(engine/dmn.py evaluates them).
+(engine/runtime/dmn.py evaluates them).
 """
 from __future__ import annotations
 

@@ -264,7 +264,7 @@ def form_field_problems(tree: etree._ElementTree) -> list[Problem]:
     return problems
 
 
-# -- timer start events: periodic procedures (engine.periodic) -----------------------------------------------------
+# -- timer start events: periodic procedures (engine.jobs.periodic) ------------------------------------------------
 
 def _is_process_start(event: etree._Element) -> bool:
     return local_name(event) == "startEvent" and local_name(event.getparent()) == "process"

@@ -3,7 +3,7 @@
 Corrections are events too. Each one is a runtime Step in the caller's transaction (so the optimistic lock, the
 hash chain and the inbox sync apply), needs a reason, and appends one event with the reason and the values before
 and after; nothing already recorded is changed or removed. A re-run re-applies each correction from its event
-(engine.rerun), so a corrected case still proves every step of its history.
+(engine.history.rerun), so a corrected case still proves every step of its history.
 """
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def rewind(session: Session, engine: Engine, instance: Instance, actor: Actor, t
            reason: str) -> dict[str, Any]:
     """Put the case back into the state it had just after recorded event `to_seq`, the end of a step.
 
-    That state is re-executed from the history (engine.rerun), so the rewind is refused if the history does not
+    That state is re-executed from the history (engine.history.rerun), so the rewind is refused if the history does not
     reproduce up to there. The open tasks and inbox rows become those of that moment (the rows are rebuilt, as a
     migration does); waiting timers keep the due times they had then, so those already past fire at the worker's
     next tick. Event `case_rewound` {reason, to_seq, open_before, open_after, changes}; returns its data.

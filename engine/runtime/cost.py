@@ -2,7 +2,7 @@
 
 `is_bounded(source, mode)`: whether the code may run in the server's own process. Only code whose time and
 memory are bounded by the size of the data it is given qualifies; everything else runs in an evaluator process
-that the operating system can stop (engine.evaluator). A pipe round trip per gateway condition or decision-table
+that the operating system can stop (engine.runtime.evaluator). A pipe round trip per gateway condition or decision-table
 entry would cost more than the step itself, so the common forms must qualify:
 
 - an expression built only from names, constants, tuple/list/set/dict displays, subscripts and slices, attribute

@@ -1,9 +1,9 @@
-"""Evaluator processes: diagram code that engine.cost cannot prove bounded runs here, where the operating system
+"""Evaluator processes: diagram code that engine.runtime.cost cannot prove bounded runs here, where the operating system
 enforces CPU time and memory and the server can kill it. One C-level operation (`10**10**10`, `'a' * 10**10`)
 cannot be interrupted inside the server; here it only costs an evaluator.
 
 Each OS process that runs steps (a gunicorn or Celery worker, the dev server with its embedded worker thread)
-lazily starts its own small pool, from a forkserver that has this module preloaded (engine.forkserver): an
+lazily starts its own small pool, from a forkserver that has this module preloaded (engine.runtime.forkserver): an
 evaluator starts light (it is not a copy of the app) and a replacement starts in milliseconds. An evaluator caps
 its address space at its own baseline plus the memory limit (RLIMIT_AS: a huge allocation fails there as a
 MemoryError) and, as a backstop, its CPU time per evaluation (RLIMIT_CPU). The server waits at most the time

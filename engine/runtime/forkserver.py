@@ -1,5 +1,5 @@
-"""What the script evaluators' forkserver imports before it forks any evaluator (engine.evaluator): the evaluator
-itself, once, so that each evaluator starts as a light copy of this small process.
+"""What the script evaluators' forkserver imports before it forks any evaluator (engine.runtime.evaluator): the
+evaluator itself, once, so that each evaluator starts as a light copy of this small process.
 
 multiprocessing would also re-run the server's main script in every evaluator, so that functions defined there
 could be unpickled. An evaluator needs none (its target and its requests come from engine.*), and re-running the

@@ -3,12 +3,12 @@
 SpiffWorkflow's stock environment is plain eval/exec; a condition could import os. Here every script,
 condition and expression is compiled with RestrictedPython (no names or attributes starting with '_', no
 imports, no open()) plus Kesu's own rules: no `class` statements, no constants too large to be meant
-(engine.cost), and no text made from anything but data. `str()`, `repr()`, f-strings and `%` formatting
+(engine.runtime.cost), and no text made from anything but data. `str()`, `repr()`, f-strings and `%` formatting
 refuse functions, modules and other objects, whose text would show memory addresses or interpreter paths,
 and a script's variables must all be data the case can keep.
 
-Where the code runs is engine.sandbox's choice: here in the server when engine.cost proves it bounded, else in
-an evaluator process (engine.evaluator), which calls `perform` with the same code and data.
+Where the code runs is engine.runtime.sandbox's choice: here in the server when engine.runtime.cost proves it
+bounded, else in an evaluator process (engine.runtime.evaluator), which calls `perform` with the same code and data.
 """
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """The script engine every workflow runs with: diagram scripts, conditions, decision-table entries, due dates,
-priorities and timer expressions, in the restricted language (engine.restricted).
+priorities and timer expressions, in the restricted language (engine.runtime.restricted).
 
-Code that engine.cost proves bounded by the size of its data (every condition and decision-table entry of the
+Code that engine.runtime.cost proves bounded by the size of its data (every condition and decision-table entry of the
 shipped procedures, `n = n + 1`) runs here, in the server's process, at the cost of an eval. Everything else
-runs in an evaluator process (engine.evaluator) under the time and memory limits, with the case's data, the
+runs in an evaluator process (engine.runtime.evaluator) under the time and memory limits, with the case's data, the
 step's time and, when the code names today/now/deadline, the company's calendar: so a `10**10**amount` or an
 endless loop stops there and the case goes to the error state, while every other request is served.
 

@@ -458,7 +458,7 @@ class Engine:
         """Create an instance of `version` with `data` and run it to its first wait state.
 
         A test run (`actor.tester`) makes a sandbox instance, which inboxes, lists and reports never show.
-        `trigger` says what started the case when no person did (a schedule's run: engine.periodic); the case's
+        `trigger` says what started the case when no person did (a schedule's run: engine.jobs.periodic); the case's
         first event records it.
         """
         if version.company_id != actor.company_id or (version.version is None and not actor.tester):

@@ -11,6 +11,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from engine.errors import MESSAGES
+from engine.runtime import formdata
 from engine.runtime.formdata import MESSAGES as FORM_MESSAGES
 from web.errors import CATALOG, EDGE
 
@@ -52,7 +53,7 @@ def test_every_engine_error_raised_has_a_text_naming_its_params():
 
 
 def test_every_field_error_has_a_message_naming_its_params():
-    source = (ROOT / "engine" / "formdata.py").read_text(encoding="utf-8")
+    source = Path(formdata.__file__).read_text(encoding="utf-8")
     codes = set(re.findall(r'FieldError\("(\w+)"', source)) | set(re.findall(r'ValueError\("(\w+)"\)', source))
     assert codes and codes <= set(FORM_MESSAGES)
     assert _named(FORM_MESSAGES["choice"]) == {"choices"} and _named(FORM_MESSAGES["min"]) == {"limit"}

@@ -12,7 +12,8 @@ from babel.messages.pofile import read_po
 from conftest import ROOT
 
 PLACEHOLDER = re.compile(r"%\(\w+\)s")
-SOURCES = ("app.py", "demo.py", "auth", "complaints", "engine", "forms", "notifications", "web", "templates")  # as `make extract`
+# What `make extract` reads, from the Makefile itself: the paths after `--sort-output` on its pybabel extract line.
+SOURCES = tuple(re.search(r"pybabel extract .*--sort-output (.+)", (ROOT / "Makefile").read_text()).group(1).split())
 
 
 def catalog(locale: str):

@@ -4,7 +4,7 @@ import { is } from 'bpmnlint-utils';
 
 export const FIELD_TYPES = ['string', 'long', 'boolean', 'date', 'enum'];
 
-/** A comma-separated attribute as a list, blanks dropped (engine/specs.py `_split`). */
+/** A comma-separated attribute as a list, blanks dropped (engine/repository/specs.py `_split`). */
 export function splitList(value) {
   return (value || '').split(',').map((part) => part.trim()).filter(Boolean);
 }
@@ -27,7 +27,7 @@ export function laneName(element) {
   return lane ? lane.name || '' : null;
 }
 
-/** `${...}`: a name worked out from the case's data when the task opens (engine/assignment.py `expression_of`). */
+/** `${...}`: a name worked out from the case's data when the task opens (engine/runtime/assignment.py `expression_of`). */
 export function isExpression(item) {
   return /^\s*\$\{.+\}\s*$/s.test(item || '');
 }

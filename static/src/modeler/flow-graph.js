@@ -1,4 +1,4 @@
-// How a token can move through a process, read from bpmn-js's model the way engine/validation.py reads the
+// How a token can move through a process, read from bpmn-js's model the way engine/repository/validation.py reads the
 // XML (`_read_graph`), so the lint rules built on it find exactly what the server's graph rules find.
 import { is } from 'bpmnlint-utils';
 

@@ -1,4 +1,4 @@
-// Kesu's lint rules: the server's checks (engine/validation.py) run in the browser as the owner draws, in the
+// Kesu's lint rules: the server's checks (engine/repository/validation.py) run in the browser as the owner draws, in the
 // server's words, so the problem list shows one line where the live lint and the server's check agree.
 // Kept rather than left to the server's check: the owner sees a finding on the element at once and for every rule
 // together (the server answers 1.5 s after the last change, one stage at a time), and lint works offline. The
@@ -36,7 +36,7 @@ const JUEL_TO_PYTHON = [
   [/\bnull\b/g, 'None'], [/\btrue\b/g, 'True'], [/\bfalse\b/g, 'False'],
 ];
 const JUEL_OPERATORS = JUEL_TO_PYTHON.slice(0, 3);
-// Business time (engine/calendar.py): "2 working days", "4 working hours", "next working day 15:00", "next day
+// Business time (engine/calendars/working_time.py): "2 working days", "4 working hours", "next working day 15:00", "next day
 // 15:00", in Chinese too.
 const BUSINESS_TIME = new RegExp('^(?:\\d+\\s*(?:working\\s+days?|个?工作日|個?工作日)'
   + '|\\d+(?:\\.\\d+)?\\s*(?:working\\s+hours?|个?工作小时|個?工作小時)'

@@ -1,4 +1,4 @@
-// An element's Chinese names are camunda properties `name:<locale>` (engine/specs.py `_element_names` reads them
+// An element's Chinese names are camunda properties `name:<locale>` (engine/repository/specs.py `_element_names` reads them
 // for inboxes and complaint pages, the diff draws them). These panel entries read and write them the way the
 // panel's own "Extension properties" do: one undoable multi-command creating or dropping the containers as needed.
 import { TextFieldEntry, isTextFieldEntryEdited } from '@bpmn-io/properties-panel';

@@ -94,7 +94,7 @@ export default [
   N_('Process has multiple blank start events'), N_('Element is missing name'), N_('Element is unused'),
   N_('Element name is not unique'), N_('Link event is missing link name'),
 
-  // Kesu's lint rules and the server's checks (engine/validation.py), in the same words
+  // Kesu's lint rules and the server's checks (engine/repository/validation.py), in the same words
   N_('this user task is offered to nobody: name candidate groups or users, or put it in a lane named like a group'),
   N_('no group of this company is called {groups}'),
   N_('form field \'{field}\' has no type: choose string, long, boolean, date, enum'),
