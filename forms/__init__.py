@@ -1,1 +1,2 @@
-"""WTForms forms: complaint registration, built-in task forms by key, and forms built from diagram fields."""
+"""Forms: page forms by area (WTForms), the built-in task forms declared as plain field specs (builtin_fields, which
+the Flask-free engine reads too), and the WTForms classes built from a task's fields (builder)."""

@@ -1,4 +1,5 @@
-"""Task forms: a built-in form named by formKey, or a form built from the fields the diagram declares."""
+"""Task forms: the WTForms class of a task's fields, declared by its diagram or by the built-in form its formKey
+names (forms/builtin_fields.py), and the glue between a posted form and the engine."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,19 +14,15 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.fields.core import UnboundField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from complaints.choices import N_
 from engine.queries import Answers
 from engine.repository.specs import FieldSpec, Option
 from engine.runtime.formdata import MESSAGES, FieldError
-from forms.builtin import CallbackForm
+from forms.builtin_fields import BUILTIN_FIELDS
 from forms.fields import YesNoField
 from forms.registration import RegistrationForm
 
-BUILTIN_FORMS: dict[str, type[FlaskForm]] = {"callback": CallbackForm}
-BUILTIN_FORM_LABELS = {"callback": N_("Customer callback")}  # what the modeler offers for camunda:formKey
 LONG_TEXT = 200  # string fields allowing more than this are rendered as text areas
-
-_TYPES = ((YesNoField, "boolean"), (IntegerField, "long"), (DateField, "date"), (SelectField, "enum"))
+NO_ANSWERS = Answers({}, frozenset())  # a task no form of the case has answered yet
 
 
 def _validators(spec: FieldSpec) -> list:
@@ -56,8 +53,8 @@ def _field(spec: FieldSpec, locale: str, people: PeopleChoices) -> Field:
     render_kw = {"disabled": True} if spec.readonly else {}
     if spec.choices:  # the engine checks the choice against the company's users or groups, for every channel
         offered = people.users if spec.choices == "users" else people.groups
-        return SelectField(label, validators, choices=[SelectChoice("", "—")] + [SelectChoice(v, t) for v, t in offered],
-                           validate_choice=False, render_kw=render_kw)
+        choices = [SelectChoice("", "—")] + [SelectChoice(v, t) for v, t in offered]
+        return SelectField(label, validators, choices=choices, validate_choice=False, render_kw=render_kw)
     if spec.type == "boolean":
         return YesNoField(label, validators, render_kw=render_kw)
     if spec.type == "long":
@@ -71,17 +68,16 @@ def _field(spec: FieldSpec, locale: str, people: PeopleChoices) -> Field:
     return (TextAreaField if long_text else StringField)(label, validators, render_kw=render_kw)
 
 
-def task_form_class(fields: tuple[FieldSpec, ...], form_key: str | None, locale: str,
+def task_form_class(fields: tuple[FieldSpec, ...], locale: str,
                     people: PeopleChoices = PeopleChoices()) -> type[FlaskForm]:
-    """The WTForms class to render and validate a task with."""
-    if form_key and not fields:
-        return BUILTIN_FORMS[form_key]
+    """The WTForms class to render and validate a task with, from the fields the engine gives its view (a built-in
+    form's come from its declaration, labelled in every language)."""
     attrs = {spec.id: _field(spec, locale, people) for spec in fields}
     return type("TaskForm", (FlaskForm,), attrs)
 
 
 def initial_data(fields: tuple[FieldSpec, ...], data: dict[str, Any], zone: ZoneInfo,
-                 answers: Answers = Answers({}, frozenset())) -> dict[str, Any]:
+                 answers: Answers = NO_ANSWERS) -> dict[str, Any]:
     """What a task's form shows before anyone types: on a task that comes round again, what it entered the last
     time; a field only other tasks answered starts from its declared default (each approver decides afresh); any
     other field shows what the case holds (read-only ones always), else the default. Stored values are JSON, so a
@@ -141,25 +137,6 @@ def _unbound_fields(form_class: type[FlaskForm]) -> list[tuple[str, UnboundField
     return sorted(fields, key=lambda item: item[1].creation_counter)
 
 
-def field_specs(form_key: str) -> tuple[FieldSpec, ...] | None:
-    """FieldSpecs of a built-in form, so the engine accepts exactly its fields (None: no such form)."""
-    form_class = BUILTIN_FORMS.get(form_key)
-    if form_class is None:
-        return None
-    specs = []
-    required_when = getattr(form_class, "REQUIRED_WHEN", {})
-    for name, unbound in _unbound_fields(form_class):
-        kind = next((t for cls, t in _TYPES if issubclass(unbound.field_class, cls)), "string")
-        validators = unbound.kwargs.get("validators") or (unbound.args[1] if len(unbound.args) > 1 else [])
-        length = next((v for v in validators if isinstance(v, Length)), None)
-        specs.append(FieldSpec(
-            id=name, type=kind, label=str(unbound.args[0]) if unbound.args else name,
-            required=any(isinstance(v, InputRequired) for v in validators),
-            maxlength=length.max if length and length.max >= 0 else None, required_when=required_when.get(name),
-        ))
-    return tuple(specs)
-
-
 def submitted_values(form: FlaskForm, fields: tuple[FieldSpec, ...]) -> dict[str, Any]:
     """What the user entered for the task's own editable fields, as the engine expects it."""
     values = {}
@@ -189,7 +166,6 @@ def apply_errors(form: FlaskForm, errors: dict[str, FieldError]) -> None:
 def form_labels() -> dict[str, dict[str, str]]:
     """Labels, in the page's language, of the data a case carries besides the fields its diagram declares: the
     registration form's fields, the complaint number and the built-in forms' fields."""
-    labels = {name: {"": str(unbound.args[0])} for form in (RegistrationForm, *BUILTIN_FORMS.values())
-              for name, unbound in _unbound_fields(form) if unbound.args}
-    return {**labels, "complaint_number": {"": gettext("Complaint number")}}
-
+    labels = {name: {"": str(unbound.args[0])} for name, unbound in _unbound_fields(RegistrationForm) if unbound.args}
+    builtin = {spec.id: {"": gettext(spec.label)} for fields in BUILTIN_FIELDS.values() for spec in fields}
+    return {**labels, **builtin, "complaint_number": {"": gettext("Complaint number")}}

@@ -10,7 +10,8 @@ class YesNoField(RadioField):
     """A boolean answered explicitly: 'no' is an answer, not a missing value."""
 
     def __init__(self, label=None, validators=None, **kwargs):
-        super().__init__(label, validators, choices=[SelectChoice("true", _l("Yes")), SelectChoice("false", _l("No"))], **kwargs)
+        choices = [SelectChoice("true", _l("Yes")), SelectChoice("false", _l("No"))]
+        super().__init__(label, validators, choices=choices, **kwargs)
 
     def process_data(self, value):
         super().process_data({True: "true", False: "false"}.get(value, value))

@@ -17,7 +17,7 @@ from config import load_audit_keys
 from db import Database
 from engine import Engine
 from engine.history.audit import Auditor
-from forms.builder import field_specs
+from forms.builtin_fields import builtin_fields
 from notifications import on_step as tell_of_new_tasks
 
 
@@ -29,5 +29,5 @@ def build_engine(config: Mapping[str, Any]) -> Engine:
     """The engine with its observers in the order a step tells them: reopen notices, SLA clocks, new tasks."""
     return Engine(Auditor(load_audit_keys(config), config["AUDIT_ANCHOR"]),
                   script_time_limit=config["SCRIPT_TIME_LIMIT"], script_memory_limit=config["SCRIPT_MEMORY_LIMIT"],
-                  script_processes=config["SCRIPT_PROCESSES"], form_resolver=field_specs, directory=UserDirectory(),
+                  script_processes=config["SCRIPT_PROCESSES"], form_resolver=builtin_fields, directory=UserDirectory(),
                   calendars=company_calendar, observers=(reopen.on_step, sla.on_step, tell_of_new_tasks))

@@ -291,7 +291,7 @@ def complete(task_id: str, body: dict[str, Any]):
 
     def validated(view: TaskView, _case: dict[str, Any]) -> dict[str, Any]:
         """The task's form checks the body inside the step, on the task the step read."""
-        form = task_form_class(view.fields, view.form_key, "en")(formdata=_as_formdata(data), meta={"csrf": False})
+        form = task_form_class(view.fields, "en")(formdata=_as_formdata(data), meta={"csrf": False})
         refused = _refusal(form, data, {f.id for f in view.fields if not f.readonly}, "task_refused")
         if refused:
             raise BodyRefused(refused)

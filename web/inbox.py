@@ -168,7 +168,7 @@ class _FormRefused(Exception):
 
 
 def _form_class(view: TaskView) -> type[FlaskForm]:
-    return task_form_class(view.fields, view.form_key, locale_code(), people_choices(view))
+    return task_form_class(view.fields, locale_code(), people_choices(view))
 
 
 def _task_page(view: TaskView, form: FlaskForm, data: dict[str, Any]):

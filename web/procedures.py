@@ -15,7 +15,7 @@ from engine.records import Draft, ProcessVersion
 from engine.repository import drafts, listings, publishing
 from engine.repository.specs import name_in
 from engine.repository.xmlload import DiagramError
-from forms.builder import BUILTIN_FORM_LABELS
+from forms.builtin_fields import BUILTIN_FORM_LABELS
 from forms.procedures import UploadForm
 from web.context import can, db, engine, perform, requires
 from web.errors import describe

@@ -69,7 +69,7 @@ def _forms(tasks: tuple[TaskView, ...], data: dict, failed: tuple[str, object] |
     """A form per open task, prefilled as the inbox's task page does; the one that failed keeps what was typed."""
     forms = {}
     for task in tasks:
-        form_class = task_form_class(task.fields, task.form_key, locale_code())
+        form_class = task_form_class(task.fields, locale_code())
         forms[task.id] = failed[1] if failed and failed[0] == task.id else \
             form_class(data=_shown(task, data), prefix=f"t{task.id[:8]}", formdata=None)
     return forms
@@ -107,7 +107,7 @@ def complete(instance_id: int, task_id: str):
     view = next((t for t in case.tasks if t.id == task_id), None)
     if view is None:
         abort(404)
-    form = task_form_class(view.fields, view.form_key, locale_code())(
+    form = task_form_class(view.fields, locale_code())(
         prefix=f"t{task_id[:8]}", data=read_only(view.fields, _shown(view, case.data)))
     if form.validate_on_submit():
         try:

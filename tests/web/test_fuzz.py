@@ -55,6 +55,7 @@ from engine.calendars.company import CompanyCalendar
 from engine.records import InboxTask, Instance, ProcessVersion
 from engine.repository.drafts import save_draft
 from engine.repository.publishing import trial_version
+from forms.builtin_fields import BUILTIN_FIELDS
 from notifications import notify
 from notifications.models import Notification
 
@@ -102,7 +103,8 @@ def _form_field_names() -> list[str]:
                for match in re.findall(r'formField id="([^"]+)"', path.read_text())}
     read_by_views = {"reason", "task", "to_seq", "instance", "to", "next", "value:customer_name",
                      "value:handling_cost", "value:valid", "value:grade"}
-    return sorted(seen | shipped | read_by_views | set(REGISTRATION_FIELDS))
+    builtin = {spec.id for fields in BUILTIN_FIELDS.values() for spec in fields}
+    return sorted(seen | shipped | builtin | read_by_views | set(REGISTRATION_FIELDS))
 
 
 FORM_FIELDS = _form_field_names()
