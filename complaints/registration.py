@@ -1,7 +1,7 @@
 """Register a complaint: allocate its number, start its procedure, keep its fields for lists and filters."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -10,7 +10,7 @@ from accounts.models import User
 from complaints.choices import CATEGORIES, CHANNELS
 from complaints.models import Complaint
 from complaints.numbering import next_number
-from engine.dto import Actor
+from engine.dto import Actor, InstanceView
 from engine.errors import Refused
 from engine.records import ProcessVersion
 from engine.runtime.steps import Engine
@@ -21,20 +21,34 @@ FIELDS = ("customer_name", "contact_person", "contact", "channel", "category", "
 CODES = {"channel": CHANNELS, "category": CATEGORIES}  # fields holding a code of a fixed list
 
 
+class Registered(NamedTuple):
+    """A registered complaint and its case as the start step left it, for the answer to be built from."""
+
+    complaint: Complaint
+    case: InstanceView
+
+
 def register(session: Session, engine: Engine, version: ProcessVersion, actor: Actor, values: dict[str, Any],
              tz: str) -> Complaint:
-    """Create the complaint and its instance in the caller's transaction; `values` are already validated. The
-    registering user is offered this procedure first next time."""
+    """Create the complaint and its instance in the caller's transaction; `values` are already validated."""
+    return register_with_view(session, engine, version, actor, values, tz).complaint
+
+
+def register_with_view(session: Session, engine: Engine, version: ProcessVersion, actor: Actor,
+                       values: dict[str, Any], tz: str) -> Registered:
+    """`register`, also handing back the case view the start step built, for an answer built from it without
+    reading the case back and deserializing it again. The registering user is offered this procedure first next
+    time."""
     fields = {name: (values.get(name) or "") for name in FIELDS}
     number = next_number(session, actor.company_id, engine.clock(), tz)
-    instance = engine.start(session, version, actor, {**fields, "complaint_number": number}, business_key=number)
-    complaint = Complaint(company_id=actor.company_id, instance_id=instance.id, number=number,
-                          registered_by_id=actor.user_id, registered_at=instance.created_at, **fields)
+    case = engine.start(session, version, actor, {**fields, "complaint_number": number}, business_key=number)
+    complaint = Complaint(company_id=actor.company_id, instance_id=case.id, number=number,
+                          registered_by_id=actor.user_id, registered_at=case.created_at, **fields)
     session.add(complaint)
     if actor.user_id is not None:
         session.execute(sa.update(User).where(User.id == actor.user_id).values(last_procedure=version.process_key))
     session.flush()
-    return complaint
+    return Registered(complaint, case)
 
 
 def apply_corrections(session: Session, instance_id: int, changes: dict[str, dict[str, Any]]) -> None:

@@ -14,7 +14,7 @@ from accounts import permissions, tokens
 from accounts.directory import actor_for, names_by_id
 from accounts.provisioning import authenticate
 from accounts.queries import group_names
-from complaints.registration import FIELDS, register
+from complaints.registration import FIELDS, register_with_view
 from db import utcnow
 from engine import queries
 from engine.dto import InstanceView, TaskView
@@ -210,14 +210,12 @@ def start(key: str, body: dict[str, Any]):
     try:
         version = publishing.latest_version(db(), g.api_user.company_id, key)
         values = {name: form[name].data for name in FIELDS}
-        complaint = perform(lambda s: register(s, engine(), s.merge(version), actor_for(g.api_user), values,
-                                               g.api_user.company.timezone), actor_for(g.api_user))
+        case = perform(lambda s: register_with_view(s, engine(), s.merge(version), actor_for(g.api_user), values,
+                                                    g.api_user.company.timezone), actor_for(g.api_user)).case
     except EngineError as problem:
         return engine_error(problem)
-    view = queries.instance_view(db(), engine(), queries.get_instance(db(), complaint.instance_id,
-                                                                       g.api_user.company_id))
-    return jsonify(id=view.id, number=view.business_key, status=view.status,
-                   tasks=[_task_json(t) for t in view.tasks]), 201
+    return jsonify(id=case.id, number=case.business_key, status=case.status,
+                   tasks=[_task_json(t) for t in case.tasks]), 201
 
 
 def _task_json(task: TaskView, holders: dict[int, str] | None = None) -> dict[str, Any]:

@@ -13,10 +13,13 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from complaints import sla
+from sqlalchemy.orm import Session
+
+from complaints.sla.checks import check_due, next_check
 from db import Database
-from engine.jobs import periodic
-from engine.jobs.timers import FiringReport, fire_due, next_due
+from engine.jobs.periodic import next_start, start_due
+from engine.jobs.runner import Report
+from engine.jobs.timers import fire_due, next_due
 from engine.runtime.steps import Engine
 from notifications.mail import Post, send_digests, send_pending
 
@@ -30,8 +33,8 @@ def until(moment: datetime | None, now: datetime, poll: float) -> float:
     return poll if moment is None else min(poll, max(NAP, (moment - now).total_seconds()))
 
 
-def pause(report: FiringReport, due: datetime | None, now: datetime, poll: float) -> float:
-    """Seconds the timer job may sleep after a pass."""
+def pause(report: Report, due: datetime | None, now: datetime, poll: float) -> float:
+    """Seconds a due-work job may sleep after a pass."""
     if report.full:
         return 0.0
     if report.failed or report.skipped:
@@ -39,31 +42,28 @@ def pause(report: FiringReport, due: datetime | None, now: datetime, poll: float
     return until(due, now, poll)
 
 
-def timers(database: Database, engine: Engine) -> Job:
-    def fire(now: datetime, poll: float) -> float:
-        report = fire_due(database, engine, now)
+def due_work(name: str, database: Database, run: Callable[[datetime], Report],
+             earliest: Callable[[Session], datetime | None]) -> Job:
+    """A job of engine.jobs.runner's kind: a pass (`run`), then sleep until the `earliest` item falls due."""
+    def work(now: datetime, poll: float) -> float:
+        report = run(now)
         with database.sessionmaker() as session:
-            return pause(report, next_due(session), now, poll)
-    return fire
+            return pause(report, earliest(session), now, poll)
+    work.__qualname__ = name  # how run_pass names it in the log
+    return work
+
+
+def timers(database: Database, engine: Engine) -> Job:
+    return due_work("timers", database, lambda now: fire_due(database, engine, now), next_due)
 
 
 def sla_clocks(database: Database, engine: Engine) -> Job:
-    def check(now: datetime, poll: float) -> float:
-        if sla.check_clocks(database.sessionmaker, engine, now) >= sla.BATCH:
-            return 0.0
-        with database.sessionmaker() as session:
-            return until(sla.next_check(session), now, poll)
-    return check
+    return due_work("sla_clocks", database, lambda now: check_due(database, engine, now), next_check)
 
 
 def schedules(database: Database, engine: Engine) -> Job:
     """Start the runs of procedures whose start event is a timer (periodic jobs)."""
-    def start(now: datetime, poll: float) -> float:
-        if periodic.start_due(database, engine, now).full:
-            return 0.0
-        with database.sessionmaker() as session:
-            return until(periodic.next_start(session), now, poll)
-    return start
+    return due_work("schedules", database, lambda now: start_due(database, engine, now), next_start)
 
 
 def mail(post: Post) -> Job:

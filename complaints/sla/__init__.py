@@ -21,13 +21,13 @@ in-force cache), `clocks` (the step observer), `checks` (the worker's warnings a
 """
 from __future__ import annotations
 
-from complaints.sla.checks import BATCH, check_clocks, next_check
+from complaints.sla.checks import check_clocks, next_check
 from complaints.sla.clocks import on_step
 from complaints.sla.escalations import acknowledge, clocks_of, escalations_for
 from complaints.sla.models import EVENT_TYPES, KINDS, SlaClock, SlaPolicy
 from complaints.sla.policies import current_policies, history, policy_for, save_policy
 from complaints.sla.targets import target_problem
 
-__all__ = ["BATCH", "EVENT_TYPES", "KINDS", "SlaClock", "SlaPolicy", "acknowledge", "check_clocks", "clocks_of",
+__all__ = ["EVENT_TYPES", "KINDS", "SlaClock", "SlaPolicy", "acknowledge", "check_clocks", "clocks_of",
            "current_policies", "escalations_for", "history", "next_check", "on_step", "policy_for", "save_policy",
            "target_problem"]

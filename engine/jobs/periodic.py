@@ -7,15 +7,13 @@ version without a start timer ends the schedule. Due times are worked out on the
 (engine.jobs.recurrence) by the worker, so a schedule gets its first due time at the worker's next pass after
 publishing, and counts from then.
 
-The worker calls `start_due`: each due schedule starts one case in its own transaction, claimed like the
-timers of engine.jobs.timers (FOR UPDATE SKIP LOCKED on PostgreSQL; on SQLite the row's optimistic lock lets only the
-first commit through), and the case's business key names its run (`<procedure>-<YYYYMMDD-HHMM>`, local time),
-which the database keeps unique. A schedule that fell behind (the worker was stopped) starts one case, for the
-latest run due, and goes on from there.
+The worker calls `start_due`: each due schedule starts one case in its own transaction, claimed by
+engine.jobs.runner like the timers, and the case's business key names its run (`<procedure>-<YYYYMMDD-HHMM>`,
+local time), which the database keeps unique. A schedule that fell behind (the worker was stopped) starts one
+case, for the latest run due, and goes on from there.
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -26,13 +24,13 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, sessionmaker
-from sqlalchemy.orm.exc import StaleDataError
 
 from db import Base, Database, UTCDateTime
 from engine.calendars.working_time import BusinessCalendar
 from engine.dto import Actor, InstanceView
 from engine.errors import ProcessError
 from engine.jobs import recurrence
+from engine.jobs.runner import BATCH, SKIPPED, STOPPED, Job, Outcome, Report, run
 from engine.records import ProcessVersion
 from engine.repository.specs import BPMN_NS, executable_process_ids
 from engine.repository.xmlload import load_xml
@@ -40,8 +38,6 @@ from engine.repository.xmlload import load_xml
 if TYPE_CHECKING:  # the runtime imports `begin` from here
     from engine.runtime.steps import Engine
 
-log = logging.getLogger(__name__)
-BATCH = 100
 _BPMN = f"{{{BPMN_NS}}}"
 
 
@@ -175,22 +171,12 @@ def _start(session: Session, engine: Engine, row: PeriodicStart, due: datetime, 
 # -- the worker's pass -------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class StartReport:
-    """What one pass did, by schedule id; `cases` are the ids of the cases it started."""
+class StartReport(Report):
+    """What one pass did, by schedule id; `cases` are the ids of the cases it started, and a stopped run is passed
+    over with its error kept on the schedule."""
 
-    due: int  # schedules found due
-    limit: int  # the most one pass takes
-    cases: tuple[int, ...] = ()
     started: tuple[int, ...] = ()
     planned: tuple[int, ...] = ()  # only given their next due time (new schedules, and those with no run left)
-    skipped: tuple[int, ...] = ()  # another worker had it, or had started the run already
-    stopped: tuple[int, ...] = ()  # the diagram failed: the run is passed over, its error kept on the schedule
-    failed: tuple[int, ...] = ()  # anything else went wrong; the run stays due
-
-    @property
-    def full(self) -> bool:
-        """More schedules may be due than this pass took, and it made progress: run another at once."""
-        return self.due >= self.limit and bool(self.started or self.planned or self.stopped)
 
 
 def _due(now: datetime) -> sa.ColumnElement[bool]:
@@ -214,59 +200,28 @@ def _claim(session: Session, schedule_id: int, now: datetime) -> PeriodicStart |
                           .with_for_update(skip_locked=True).execution_options(populate_existing=True))
 
 
-def start_one(sessions: sessionmaker[Session], engine: Engine, schedule_id: int, now: datetime
-              ) -> tuple[str, int | None]:
-    """Start one schedule's due run in its own transaction: the outcome (a StartReport field) and the case."""
-    try:
-        with sessions.begin() as session:
-            row = _claim(session, schedule_id, now)
-            if row is None:
-                return "skipped", None
-            calendar = engine.calendars(session, row.company_id)
-            due = _advance(row, calendar, now)
-            session.flush()  # the optimistic lock: a worker that read the row before our commit stops here
-            if due is None:
-                return "planned", None
-            return "started", _start(session, engine, row, due, calendar).id
-    except StaleDataError:
-        return "skipped", None
-    except ProcessError as error:
-        return _stop(sessions, engine, schedule_id, now, error), None
+def starting(engine: Engine) -> Job[PeriodicStart]:
+    """Starting scheduled runs as the runner does it: a run the diagram fails is passed over, not retried."""
+    def start(session: Session, row: PeriodicStart, now: datetime) -> Outcome:
+        calendar = engine.calendars(session, row.company_id)
+        due = _advance(row, calendar, now)
+        session.flush()  # the optimistic lock: a worker that read the row before our commit stops here
+        if due is None:
+            return Outcome("planned")
+        return Outcome("started", _start(session, engine, row, due, calendar).id)
 
+    def stop(session: Session, schedule_id: int, now: datetime, error: ProcessError) -> str:
+        row = _claim(session, schedule_id, now)
+        if row is None:
+            return SKIPPED
+        _advance(row, engine.calendars(session, row.company_id), now)
+        row.error = str(error)
+        return STOPPED
 
-def _stop(sessions: sessionmaker[Session], engine: Engine, schedule_id: int, now: datetime,
-          error: ProcessError) -> str:
-    """Pass the run over and keep its error on the schedule (the failed transaction is gone), so it is not
-    retried on every pass; the next run starts as planned."""
-    log.warning("the scheduled run of schedule %s failed: %s", schedule_id, error)
-    try:
-        with sessions.begin() as session:
-            row = _claim(session, schedule_id, now)
-            if row is None:
-                return "skipped"
-            _advance(row, engine.calendars(session, row.company_id), now)
-            row.error = str(error)
-    except StaleDataError:
-        return "skipped"
-    return "stopped"
+    return Job("the scheduled run of schedule", due_schedules, _claim, start, stop)
 
 
 def start_due(database: Database | sessionmaker[Session], engine: Engine, now: datetime | None = None,
               limit: int = BATCH) -> StartReport:
     """Start the runs due at `now` (the engine's clock by default) of up to `limit` schedules."""
-    sessions = database.sessionmaker if isinstance(database, Database) else database
-    now = now or engine.clock()
-    with sessions() as session:
-        due = due_schedules(session, now, limit)
-    outcomes: dict[str, list[int]] = {"cases": [], "started": [], "planned": [], "skipped": [], "stopped": [],
-                                      "failed": []}
-    for schedule_id in due:
-        try:
-            outcome, case = start_one(sessions, engine, schedule_id, now)
-        except Exception:  # one broken schedule must not stop the others
-            log.exception("starting the scheduled run of schedule %s failed", schedule_id)
-            outcome, case = "failed", None
-        outcomes[outcome].append(schedule_id)
-        if case is not None:
-            outcomes["cases"].append(case)
-    return StartReport(len(due), limit, **{name: tuple(ids) for name, ids in outcomes.items()})
+    return run(database, starting(engine), StartReport, now or engine.clock(), limit)

@@ -1,6 +1,7 @@
-"""Periodic procedures: publishing a diagram whose start event is a timer schedules it, and engine.jobs.periodic.start_due
-starts one case per due run (exactly once, with several workers), works out the next run, and moves on to a newly
-published version. The shipped monthly supervision report runs on the fake clock of test_shipped_procedures.
+"""Periodic procedures: publishing a diagram whose start event is a timer schedules it, and
+engine.jobs.periodic.start_due starts one case per due run (exactly once, with several workers), works out the next
+run, and moves on to a newly published version. The shipped monthly supervision report runs on the fake clock of
+test_shipped_procedures.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from engine.records import Event, InboxTask, Instance
 from engine.repository.publishing import publish
 from engine.repository.validation import check_diagram
 from engine.repository.xmlload import DiagramError
-from test_shipped_procedures import START, clock, engine  # noqa: F401 - fixtures: the engine on a fake clock
+from test_shipped_procedures import START, clock, engine
 
 MONTHLY = (ROOT / "processes" / "supervision_monthly.bpmn").read_text(encoding="utf-8")
 SHANGHAI = timezone(timedelta(hours=8))

@@ -512,6 +512,18 @@ def test_http_errors_under_the_api_are_json(service, method, path):
     assert message(response)
 
 
+def test_an_api_start_answers_from_its_step_without_reading_the_case_back_or_deserializing_it(database, service,
+                                                                                              complaint_data):
+    """The start step builds its workflow fresh and its view is the answer: the one workflow it has is never
+    deserialized, nor the case read back after the commit; the answer says what reading the case says."""
+    with counting(database.engine) as count:
+        case = start(service, complaint_data)
+    assert [t["element_id"] for t in case["tasks"]] == ["check_validity"]
+    assert (count.row_reads, count.loads) == (0, 0), count.statements
+    stored = service.get(f"/instances/{case['id']}").get_json()
+    assert case == {key: stored[key] for key in ("id", "number", "status", "tasks")}
+
+
 def test_an_api_completion_reads_its_task_once_and_deserializes_the_workflow_once(database, service, case):
     with counting(database.engine) as count:
         response = service.post(f"/tasks/{case['tasks'][0]['id']}/complete",
