@@ -5,8 +5,8 @@ statements and workflow deserializations, then time.
 `python -m bench.completion [--cases N] [--statements] [--timed N]` walks N straight-path cases each way (10 tasks a
 case) and registers 10 N complaints through the API, and prints, per step, the statements (all, and the reads of
 task and instance rows) and the deserializations, as the median and the maximum over the steps (a SQLAlchemy
-`before_cursor_execute` listener and a wrapper around `engine.runtime.serializer.loads` count them); `--statements` lists
-the statements of one step each way.
+`before_cursor_execute` listener and a wrapper around `engine.runtime.serializer.loads` count them); `--statements`
+lists the statements of one step each way.
 `--timed N` then runs part (b) of `python -m bench` on SQLite alone (engine and HTTP completions, N cases each), so a
 change to the step can be timed without the whole benchmark.
 """

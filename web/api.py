@@ -222,7 +222,8 @@ def _task_json(task: TaskView, holders: dict[int, str] | None = None) -> dict[st
     """A task as integrations see it; `names` and `labels` carry the diagram's translations."""
     return {
         "id": task.id, "instance_id": task.instance_id, "number": task.business_key, "name": task.name,
-        "names": task.names, "element_id": task.element_id, "lane": task.lane, "candidate_groups": list(task.candidate_groups),
+        "names": task.names, "element_id": task.element_id, "lane": task.lane,
+        "candidate_groups": list(task.candidate_groups),
         "candidate_users": list(task.candidate_users), "assignee": (holders or {}).get(task.assignee_id),
         "assignee_id": task.assignee_id, "due": task.due_at.isoformat() if task.due_at else None,
         "priority": task.priority, "created": task.created_at.isoformat(),
