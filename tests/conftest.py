@@ -26,6 +26,7 @@ from mail_server import Mailbox, MailServer
 from web import throttle
 
 ROOT = Path(__file__).resolve().parent.parent
+DIAGRAMS = ROOT / "tests" / "engine" / "diagrams"  # the small diagrams every test folder reads, kept in one place
 STANDARD = ROOT / "processes" / "complaint_standard.bpmn"
 GRADING_TABLE = ROOT / "processes" / "grading.dmn"
 PASSWORD = "correct-horse-battery"

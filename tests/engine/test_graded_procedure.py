@@ -9,20 +9,19 @@ and restored between every two tasks. (The deadlines are proved in test_procedur
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from complaints.registration import register
-from conftest import GROUPS
+from conftest import GROUPS, ROOT
 from engine import queries
 from engine.records import Event, InboxTask, Instance, ProcessVersion
 from engine.repository.decisions import publish_decision
 from engine.repository.publishing import publish
 
-PROCESSES = Path(__file__).resolve().parents[2] / "processes"
+PROCESSES = ROOT / "processes"
 CS, HANDLING, QUALITY, MANAGEMENT = GROUPS
 WORKER = {CS: "service", HANDLING: "handler", QUALITY: "quality", MANAGEMENT: "manager"}
 

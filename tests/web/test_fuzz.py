@@ -38,6 +38,7 @@ from complaints import sla
 from complaints.registration import FIELDS as REGISTRATION_FIELDS, sample_values
 from conftest import (
     COMPLAINT,
+    DIAGRAMS,
     GRADING,
     GRADING_TABLE,
     GROUPS,
@@ -82,7 +83,6 @@ NASTY = ["", " ", "\x00", "a\x00b", "%", "%00", "%ff", "..", "../../app.py", "<s
 JSON_ONLY = ["\ud800", "x\udfffy", "\x00"]  # lone surrogates cannot travel in a URL or a form, only as JSON escapes
 ARGS = ["page", "step", "to", "from", "version", "status", "scope", "sort", "overdue", "procedure", "grade",
         "category", "next", "note"]
-DIAGRAMS = ROOT / "tests" / "engine" / "diagrams"
 XML = [STANDARD.read_text(), GRADING_TABLE.read_text(), "", "<bpmn:definitions", "<a>" * 5000 + "</a>" * 5000,
        (DIAGRAMS / "billion_laughs.bpmn").read_text(), (DIAGRAMS / "xxe.bpmn").read_text(), "not xml at all"]
 TOO_LARGE = b"x" * (5 * 1024 * 1024)  # over MAX_CONTENT_LENGTH

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import ast
 import re
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from accounts.models import Role
 from accounts.permissions import PERMISSIONS, can
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 ADMIN, OWNER, EMPLOYEE, AUDITOR = "admin", "process_owner", "employee", "auditor"
 
 # Who may do what, written out role by role: the behaviour the table must keep.

@@ -2,17 +2,13 @@
 across the listed complaints, coloured by that count, and each flow how often it was taken."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import Page, expect
 
+from test_rerun import reopened_twice  # the engine tests' reopened complaint
+
 from .conftest import ARTIFACTS, goto, sign_in, submit
 from .test_diagram import _has, complaint_at_grading
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "engine"))
-from test_rerun import reopened_twice  # noqa: E402 - the engine tests' reopened complaint
 
 pytestmark = pytest.mark.e2e
 

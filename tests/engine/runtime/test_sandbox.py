@@ -9,7 +9,6 @@ The diagram (diagrams/script_and_gateway.bpmn): prepare (Quality, field `amount`
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +16,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from conftest import DIAGRAMS, GROUPS
 from engine.errors import Conflict, ProcessError
 from engine.records import Event, InboxTask, Instance, ProcessVersion
 from engine.repository.publishing import publish
@@ -28,8 +28,6 @@ from engine.runtime.restricted import SandboxError, is_iso_literal, script_line
 from engine.runtime.sandbox import SandboxScriptEngine
 from sandboxing import RAISED, evaluator_pids, killing_the_busy_evaluator, must_return_within, scripted, start_scripted
 
-DIAGRAMS = Path(__file__).parent / "diagrams"
-GROUPS = ("Customer Service", "Handling Department", "Quality", "Management")
 IMPORT_OS = "__import__('os').system('true')"
 SUBCLASSES = "().__class__.__base__.__subclasses__()"
 OPEN_FILE = "open('/etc/passwd').read()"

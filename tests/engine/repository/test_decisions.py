@@ -5,7 +5,6 @@ Every row of the shipped grading and class tables is proved at its boundary valu
 """
 from __future__ import annotations
 
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
@@ -16,7 +15,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from complaints.registration import register
-from conftest import GRADING, GROUPS, STANDARD
+from conftest import GRADING, GROUPS, ROOT, STANDARD
 from engine import queries
 from engine.errors import ProcessError
 from engine.records import DecisionVersion, InboxTask, Instance, ProcessVersion
@@ -26,7 +25,7 @@ from engine.repository.specs import compile_process, content_hash
 from engine.repository.xmlload import DiagramError, load_xml
 from engine.runtime.sandbox import SandboxScriptEngine
 
-PROCESSES = Path(__file__).resolve().parents[2] / "processes"
+PROCESSES = ROOT / "processes"
 GRADING_TABLE = (PROCESSES / "grading.dmn").read_bytes()
 CLASS_TABLE = (PROCESSES / "complaint_class.dmn").read_bytes()
 DMN13 = "https://www.omg.org/spec/DMN/20191111/MODEL/"

@@ -15,8 +15,8 @@ from engine.errors import ProcessError
 from engine.history.rerun import rerun
 from engine.records import Event, InboxTask, Instance, ProcessVersion
 from engine.repository.publishing import publish
+from test_instance_migration import complete as complete_element, move, publish_version, start
 from test_loops import INTAKE, REOPEN_ROUND, SATISFIED, complete
-from test_migration import complete as complete_element, move, publish_version, start
 from test_procedure_deadlines import DAY, HANDLED, graded, to_handling
 from test_sandbox import scripted, start_scripted
 from test_shipped_procedures import (  # noqa: F401 - fixtures: the engine

@@ -4,7 +4,6 @@ lint rules (reachable tasks, decided gateways, paths that end, typed fields, sup
 """
 from __future__ import annotations
 
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
@@ -12,6 +11,7 @@ import sqlalchemy as sa
 from lxml import etree
 
 from complaints.registration import register
+from conftest import DIAGRAMS, GROUPS, ROOT
 from engine import queries
 from engine.records import InboxTask, Instance, ProcessVersion
 from engine.repository.publishing import latest_version, publish
@@ -19,10 +19,7 @@ from engine.repository.validation import check_diagram
 from engine.repository.xmlload import MAX_DIAGRAM_BYTES, DiagramError
 from engine.runtime.formdata import FormError
 
-ROOT = Path(__file__).resolve().parents[2]
-DIAGRAMS = Path(__file__).parent / "diagrams"
 STANDARD = (ROOT / "processes" / "complaint_standard.bpmn").read_text(encoding="utf-8")
-GROUPS = ("Customer Service", "Handling Department", "Quality", "Management")
 
 
 def scripted(script: str = "total = amount * 2", condition: str = "total > 100") -> str:
