@@ -8,7 +8,6 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, render_template, request
-from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from accounts import permissions, tokens
@@ -22,7 +21,7 @@ from engine.dto import InstanceView, TaskView
 from engine.errors import EngineError
 from engine.repository import publishing
 from engine.repository.xmlload import DiagramError
-from engine.runtime.formdata import MESSAGES as FORM_MESSAGES, FormError
+from engine.runtime.formdata import FieldError, FormError
 from forms.builder import field_message, submitted_values, task_form_class
 from forms.registration import RegistrationForm
 from web import throttle
@@ -186,7 +185,7 @@ def _form_errors(form) -> dict[str, str]:
 
 def _refusal(form, data: dict[str, Any], allowed, code: str):
     """400 listing every bad and every undeclared field, or None when the form accepts the data."""
-    unknown = {k: _(FORM_MESSAGES["not_in_form"]) for k in data if k not in allowed}
+    unknown = {k: field_message(FieldError("not_in_form")) for k in data if k not in allowed}
     if form.validate() and not unknown:
         return None
     return error_json(400, code, errors={**_form_errors(form), **unknown})
