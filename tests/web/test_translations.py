@@ -12,7 +12,7 @@ from babel.messages.pofile import read_po
 from conftest import ROOT
 
 PLACEHOLDER = re.compile(r"%\(\w+\)s")
-SOURCES = ("app.py", "demo.py", "auth", "complaints", "engine", "forms", "notifications", "web", "templates")  # as `make extract`
+SOURCES = ("app.py", "demo.py", "accounts", "complaints", "engine", "forms", "notifications", "web", "templates")  # as `make extract`
 
 
 def catalog(locale: str):
