@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
-import models  # noqa: F401
+import models  # every table on the metadata, for create_all
 from accounts.directory import actor_for
 from accounts.models import User
 from accounts.provisioning import create_company, create_user

@@ -136,10 +136,9 @@ def test_claim_cannot_take_over_a_task_claimed_while_it_was_being_read(engine, d
                 engine.claim(other, task_id, acme.actor("service2"))
 
     fired: list = []
-    with pytest.raises(Conflict, match="held by Service2"):
-        with database.session() as s:
-            event.listen(s, "do_orm_execute", winner_commits)
-            engine.claim(s, task_id, acme.actor("service"))
+    with pytest.raises(Conflict, match="held by Service2"), database.session() as s:
+        event.listen(s, "do_orm_execute", winner_commits)
+        engine.claim(s, task_id, acme.actor("service"))
     assert fired
     with database.session() as s:
         assert s.get(InboxTask, task_id).assignee_id == acme.users["service2"].id
@@ -158,10 +157,9 @@ def test_claimer_who_loses_the_race_learns_who_holds_the_task(engine, database, 
                 engine.claim(other, task_id, acme.actor("service2"))
 
     fired: list = []
-    with pytest.raises(Conflict, match="held by Service2"):
-        with database.session() as s:
-            event.listen(s, "before_flush", winner_commits)
-            engine.claim(s, task_id, acme.actor("service"))
+    with pytest.raises(Conflict, match="held by Service2"), database.session() as s:
+        event.listen(s, "before_flush", winner_commits)
+        engine.claim(s, task_id, acme.actor("service"))
     assert fired
 
 

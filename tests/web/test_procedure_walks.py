@@ -40,7 +40,7 @@ from test_pages import claim, complete, inbox, instance_id, register, task_on, t
 from test_procedure_deadlines import drive_on
 from test_procedures import upload
 from test_registration_and_routing import publish_more
-from test_shipped_procedures import PATHS as SHIPPED_PATHS, Tick, clock, history  # noqa: F401 - clock: a fixture
+from test_shipped_procedures import PATHS as SHIPPED_PATHS, Tick, clock, history  # clock: a fixture
 from test_standard_procedure import (
     ASSIGN,
     GRADE,

@@ -12,7 +12,7 @@ from engine.history.replay import replay
 from engine.records import Instance
 from test_instance_migration import complete as complete_element, move, publish_version, start
 from test_rerun import alter, history, reopened_twice
-from test_shipped_procedures import PATHS, clock, drive, engine  # noqa: F401 - fixtures: the engine on a fake clock
+from test_shipped_procedures import PATHS, clock, drive, engine  # fixtures: the engine on a fake clock
 
 
 def replay_case(database, engine, instance_id: int):

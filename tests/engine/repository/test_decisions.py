@@ -134,9 +134,8 @@ BAD_TABLES = {  # id: (DMN bytes, element the problem must name (None: the file)
 def test_bad_decision_table_is_refused_naming_the_problem_and_nothing_is_published(database, acme, dmn,
                                                                                    element, words):
     before = decision_rows(database)
-    with pytest.raises(DiagramError) as refused:
-        with database.session() as s:
-            publish_decision(s, acme.id, dmn, acme.users["owner"].id, "")
+    with pytest.raises(DiagramError) as refused, database.session() as s:
+        publish_decision(s, acme.id, dmn, acme.users["owner"].id, "")
     problems = refused.value.problems
     assert any(found == element and words in message for found, message in problems), problems
     assert "root:" not in str(refused.value)
@@ -182,9 +181,8 @@ def test_unique_table_with_two_matching_rows_stops_the_case_naming_both(database
     with database.session() as s:
         publish_decision(s, acme.id, overlapping, None)
         version_id = publish(s, acme.id, ruled(), None, groups=GROUPS).id
-    with pytest.raises(ProcessError) as stopped:
-        with database.session() as s:
-            engine.start(s, s.get(ProcessVersion, version_id), acme.actor("service"), {"amount": 5}, "R-1")
+    with pytest.raises(ProcessError) as stopped, database.session() as s:
+        engine.start(s, s.get(ProcessVersion, version_id), acme.actor("service"), {"amount": 5}, "R-1")
     assert "rows 1, 2 all match" in str(stopped.value) and stopped.value.element_id == "decide"
 
 
@@ -285,13 +283,11 @@ def test_decision_versions_are_numbered_per_company_and_the_same_content_returns
 
 
 def test_procedure_calling_an_unpublished_table_is_refused_on_its_task(database, acme):
-    with pytest.raises(DiagramError) as refused:
-        with database.session() as s:
-            publish(s, acme.id, ruled("sizes"), None, groups=GROUPS)
+    with pytest.raises(DiagramError) as refused, database.session() as s:
+        publish(s, acme.id, ruled("sizes"), None, groups=GROUPS)
     assert refused.value.problems == [("decide", "no decision table called sizes has been published")]
-    with pytest.raises(DiagramError) as unnamed:
-        with database.session() as s:
-            publish(s, acme.id, RULED.replace(' camunda:decisionRef="DECISION"', "").encode(), None, groups=GROUPS)
+    with pytest.raises(DiagramError) as unnamed, database.session() as s:
+        publish(s, acme.id, RULED.replace(' camunda:decisionRef="DECISION"', "").encode(), None, groups=GROUPS)
     assert unnamed.value.problems[0][0] == "decide" and "decisionRef" in unnamed.value.problems[0][1]
 
 

@@ -343,9 +343,8 @@ def test_instance_started_on_v1_keeps_running_on_v1_after_v2(database, engine, a
         with database.session() as s:
             return s.scalar(sa.select(InboxTask.id).where(InboxTask.instance_id == instance_id))
 
-    with pytest.raises(FormError) as refused:
-        with database.session() as s:
-            engine.complete(s, check_validity_task(new_id), acme.actor("service"), {"valid": True})
+    with pytest.raises(FormError) as refused, database.session() as s:
+        engine.complete(s, check_validity_task(new_id), acme.actor("service"), {"valid": True})
     assert set(refused.value.errors) == {"source_checked"}
 
     with database.session() as s:

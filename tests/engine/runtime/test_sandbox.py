@@ -59,9 +59,8 @@ def version_count(database) -> int:
 def test_publishing_refuses_sandbox_escapes_and_code_too_large_to_run_naming_the_element(
         database, acme, where, code, element, named):
     before = version_count(database)
-    with pytest.raises(DiagramError) as refused:
-        with database.session() as s:
-            publish(s, acme.id, scripted(**{where: code}), None, groups=GROUPS)
+    with pytest.raises(DiagramError) as refused, database.session() as s:
+        publish(s, acme.id, scripted(**{where: code}), None, groups=GROUPS)
     assert [e for e, _ in refused.value.problems] == [element]
     message = refused.value.problems[0][1]
     assert "sandbox" in message and named in message
@@ -128,9 +127,8 @@ def fails_and_stops_the_case(database, engine, acme, xml: bytes, checked: bool, 
     before = snapshot(database, instance_id)
     quality = acme.actor("quality")
 
-    with pytest.raises(ProcessError) as failed, must_return_within(10):
-        with database.session() as s:
-            engine.complete(s, task_id, quality, {"amount": 10})
+    with pytest.raises(ProcessError) as failed, must_return_within(10), database.session() as s:
+        engine.complete(s, task_id, quality, {"amount": 10})
     error = failed.value
     assert (error.element_id, error.instance_id) == (element, instance_id)
     alternatives = (named,) if isinstance(named, str) else named
@@ -144,9 +142,8 @@ def fails_and_stops_the_case(database, engine, acme, xml: bytes, checked: bool, 
         assert (instance.status, instance.error_element, instance.error) == ("error", element, str(error))
         last = s.scalars(sa.select(Event).where(Event.instance_id == instance_id).order_by(Event.seq.desc())).first()
         assert (last.type, last.element_id, last.data["message"]) == ("error", element, str(error))
-    with pytest.raises(Conflict) as stopped:
-        with database.session() as s:
-            engine.complete(s, task_id, quality, {"amount": 10})
+    with pytest.raises(Conflict) as stopped, database.session() as s:
+        engine.complete(s, task_id, quality, {"amount": 10})
     assert stopped.value.code == "case_stopped"
     return error
 
@@ -205,9 +202,8 @@ def test_an_evaluator_killed_while_running_a_script_stops_the_case(database, eng
 
 def test_script_leaving_unsaveable_data_is_a_process_error(database, engine, acme):
     instance_id, task_id = start_scripted(database, engine, acme, scripted("total = range(3)", "False"), True)
-    with pytest.raises(ProcessError) as failed:
-        with database.session() as s:
-            engine.complete(s, task_id, acme.actor("quality"), {"amount": 3})
+    with pytest.raises(ProcessError) as failed, database.session() as s:
+        engine.complete(s, task_id, acme.actor("quality"), {"amount": 3})
     assert failed.value.element_id == "compute"
 
 
