@@ -189,7 +189,8 @@ def test_the_warning_the_breach_and_its_acknowledgement_are_sealed_in_the_histor
     sla.check_clocks(database.sessionmaker, engine, resolution.warn_at)
     sla.check_clocks(database.sessionmaker, engine, resolution.due_at)
     with database.session() as s:
-        sla.acknowledge(s, engine, s.get(SlaClock, resolution.id), acme.users["manager"].id, "换货已安排", resolution.due_at)
+        sla.acknowledge(s, engine, s.get(SlaClock, resolution.id), acme.users["manager"].id, "换货已安排",
+                        resolution.due_at)
     clock.now = resolution.due_at + timedelta(hours=1)
     complete(database, engine, acme, "service", case, "grade", {"level": "5"})  # the case goes on after them
 

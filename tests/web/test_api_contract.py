@@ -157,7 +157,7 @@ def test_415_of_a_page_taking_forms_carries_a_code_too(acme, login):
 
 
 def test_422_carries_process_error_with_the_diagram_s_words(database, engine, acme, api):
-    instance_id, task_id = start_scripted(database, engine, acme, scripted("raise ValueError('no')"), False)
+    _, task_id = start_scripted(database, engine, acme, scripted("raise ValueError('no')"), False)
     body = coded(api(acme.email("quality")).post(f"/tasks/{task_id}/complete", {"data": {"amount": 10}}), 422,
                  "process_error")
     assert "(compute)" in body["error"] and body["params"]["error"] == body["error"]

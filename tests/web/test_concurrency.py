@@ -85,11 +85,11 @@ def test_of_many_simultaneous_claims_exactly_one_wins(acme, api, complaint_data)
     for _ in range(8):
         case = new_case(clients[0], complaint_data)
         task_id = case["tasks"][0]["id"]
-        responses = race(clients, lambda c: c.post(f"/tasks/{task_id}/claim"))
+        responses = race(clients, lambda c, task_id=task_id: c.post(f"/tasks/{task_id}/claim"))
         statuses = [r.status_code for r in responses]
-        winners = {name for name, status in zip(names, statuses) if status == 200}
+        winners = {name for name, status in zip(names, statuses, strict=True) if status == 200}
         assert len(winners) == 1, statuses
-        assert all(status == 409 for name, status in zip(names, statuses) if name not in winners), statuses
+        assert all(status == 409 for name, status in zip(names, statuses, strict=True) if name not in winners), statuses
         [task] = clients[0].get(f"/instances/{case['id']}").get_json()["tasks"]
         assert task["assignee"] == winners.pop()
         events = clients[0].get(f"/instances/{case['id']}/events").get_json()

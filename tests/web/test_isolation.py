@@ -103,8 +103,9 @@ API_LISTS = ["/tasks", "/tasks?scope=mine", "/tasks?scope=groups", "/processes"]
 NOT_COMPANY_DATA = {"static", "auth.login", "auth.logout", "auth.language", "api.token", "complaints.new",
                     "api.publish", "procedures.publish_json", "procedures.check_json", "procedures.save_draft",
                     "test_runs.start", "decisions.publish_json", "notifications.read_all", "api.revoke_token",
-                    "account.password", "account.end_other_sessions", "account.new_token"}  # the user's own
-MISSING = {"instance": 987654, "held": "00000000-0000-0000-0000-000000000000", "process": "no_such_procedure",
+                    "account.password", "account.end_other_sessions", "account.new_token",  # the user's own
+                    "api.openapi", "api.docs"}  # the API's own description
+MISSING = {"instance": 987654, "held": "00000000-0000-0000-0000-000000000000", "process": "never_published",
            "open": "00000000-0000-0000-0000-000000000000", "done": "00000000-0000-0000-0000-000000000000",
            "testrun": 987654, "testtask": "00000000-0000-0000-0000-000000000000", "decision": "no_such_table",
            "calendar": 987654, "notification": 987654, "policy": 987654, "clock": 987654, "session": 987654,
@@ -231,10 +232,7 @@ def test_rival_gets_404_for_acme_things_on_pages(database, acme, acme_ids, intru
     before = acme_state(database, acme)
     browser = login(intruder)
     url = path.format(**acme_ids)
-    if method == "GET":
-        response = browser.get(url)
-    else:
-        response = browser.post(url, ANSWERS, token_from="/complaints/")
+    response = browser.get(url) if method == "GET" else browser.post(url, ANSWERS, token_from="/complaints/")
     assert response.status_code == 404
     echo_removed = response.get_data(as_text=True).replace(url, "")  # the language switch echoes the URL asked for
     assert leaks(echo_removed, acme_ids) == []
@@ -310,7 +308,7 @@ def test_rival_publishing_the_same_procedure_does_not_change_acme_versions(acme,
 
 def test_complaint_numbers_count_per_company(acme_ids, intruder, api, login):
     """acme has three complaints; the rival's first one is still number 0001, and registers in the rival's company."""
-    [own] = [t for t in api(intruder).get("/tasks?scope=mine").get_json()]
+    [own] = api(intruder).get("/tasks?scope=mine").get_json()
     assert own["number"].endswith("-0001")
     assert RIVAL_CUSTOMER in login(intruder).get(f"/complaints/{own['instance_id']}").get_data(as_text=True)
 

@@ -12,7 +12,8 @@ from babel.messages.pofile import read_po
 from conftest import ROOT
 
 PLACEHOLDER = re.compile(r"%\(\w+\)s")
-SOURCES = ("app.py", "demo.py", "accounts", "complaints", "engine", "forms", "notifications", "web", "templates")  # as `make extract`
+# as `make extract`
+SOURCES = ("app.py", "demo.py", "accounts", "complaints", "engine", "forms", "notifications", "web", "templates")
 
 
 def catalog(locale: str):

@@ -277,9 +277,9 @@ def test_decision_versions_are_numbered_per_company_and_the_same_content_returns
         assert latest_decision(s, acme.id, "unknown") is None
         assert (first.version, again.id, second.version, elsewhere.version) == (1, first.id, 2, 1)
         assert (first.name, first.note, callers, again_callers) == ("Sizes 大小", "first sizes", [], [])
-    assert decision_rows(database) == before + [(acme.id, "sizes", 1, content_hash(SIZES)),
-                                                (acme.id, "sizes", 2, second.content_hash),
-                                                (rival.id, "sizes", 1, content_hash(SIZES))]
+    assert decision_rows(database) == [*before, (acme.id, "sizes", 1, content_hash(SIZES)),
+                                        (acme.id, "sizes", 2, second.content_hash),
+                                        (rival.id, "sizes", 1, content_hash(SIZES))]
 
 
 def test_procedure_calling_an_unpublished_table_is_refused_on_its_task(database, acme):

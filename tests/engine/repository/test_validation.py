@@ -317,7 +317,7 @@ def test_changed_content_becomes_the_next_version_and_leaves_the_previous_one_al
     before = published(database)
     v2 = publish_as_owner(database, acme, changed(STANDARD, 'name="Check validity"', 'name="Check the complaint"'))
     assert (v2.process_key, v2.version) == ("complaint_standard", 2)
-    assert published(database) == before + [(v2.id, acme.id, "complaint_standard", 2, v2.content_hash, v2.bpmn_xml)]
+    assert published(database) == [*before, (v2.id, acme.id, "complaint_standard", 2, v2.content_hash, v2.bpmn_xml)]
     with database.session() as s:
         assert latest_version(s, acme.id, "complaint_standard").id == v2.id
         assert latest_version(s, rival.id, "complaint_standard").version == 1

@@ -201,7 +201,7 @@ def test_an_evaluator_killed_while_running_a_script_stops_the_case(database, eng
 
 
 def test_script_leaving_unsaveable_data_is_a_process_error(database, engine, acme):
-    instance_id, task_id = start_scripted(database, engine, acme, scripted("total = range(3)", "False"), True)
+    _, task_id = start_scripted(database, engine, acme, scripted("total = range(3)", "False"), True)
     with pytest.raises(ProcessError) as failed, database.session() as s:
         engine.complete(s, task_id, acme.actor("quality"), {"amount": 3})
     assert failed.value.element_id == "compute"
