@@ -1,5 +1,5 @@
-"""The timer worker: engine.worker.fire_due (one transaction per instance, exactly once, with several workers and
-across a crash), the embedded thread firing within 2 s of the due time, and real Celery worker + beat on Redis.
+"""The timer worker: engine.jobs.timers.fire_due (one transaction per instance, exactly once, with several workers
+and across a crash), the embedded thread firing within 2 s of the due time, and real Celery worker + beat on Redis.
 
 The cases run tests/engine/diagrams/timers.bpmn: handle (a user task) with the interrupting boundary timer
 handle_overdue → escalate; handle → pause (intermediate timer) → follow_up.
@@ -137,7 +137,7 @@ def test_a_timer_that_fails_stops_its_case_and_the_others_still_fire(database, e
 KILLED_WORKER = """
 import os, signal, sys
 from app import create_app
-from engine.worker import fire_due
+from engine.jobs.timers import fire_due
 
 app = create_app({"DATABASE_URL": sys.argv[1], "SECRET_KEY": "test-only-secret", "TESTING": True})
 engine = app.extensions["kesu.engine"]

@@ -1,6 +1,7 @@
-"""Periodic procedures: publishing a diagram whose start event is a timer schedules it, and engine.periodic.start_due
-starts one case per due run (exactly once, with several workers), works out the next run, and moves on to a newly
-published version. The shipped monthly supervision report runs on the fake clock of test_shipped_procedures.
+"""Periodic procedures: publishing a diagram whose start event is a timer schedules it, and
+engine.jobs.periodic.start_due starts one case per due run (exactly once, with several workers), works out the next
+run, and moves on to a newly published version. The shipped monthly supervision report runs on the fake clock of
+test_shipped_procedures.
 """
 from __future__ import annotations
 

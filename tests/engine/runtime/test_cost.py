@@ -1,4 +1,4 @@
-"""What engine.cost reads from diagram code before it runs: which code is provably bounded (it runs in the
+"""What engine.runtime.cost reads from diagram code before it runs: which code is provably bounded (it runs in the
 server's process, with no round trip to an evaluator), and which constants are too large to be meant."""
 from __future__ import annotations
 

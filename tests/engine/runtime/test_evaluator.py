@@ -160,9 +160,9 @@ def test_an_answer_that_is_not_plain_data_is_refused(engine):
 
 SERVER = textwrap.dedent("""
     import os, sys, time
-    from engine import evaluator
-    from engine.evaluator import Limits
-    from engine.restricted import Request
+    from engine.runtime import evaluator
+    from engine.runtime.evaluator import Limits
+    from engine.runtime.restricted import Request
 
     SCRIPT = Request("exec", "squares = [n * n for n in range(3)]", {}, {})
     pool = evaluator.pool(2)
@@ -184,7 +184,7 @@ SERVER = textwrap.dedent("""
 
 def serve(mode: str) -> subprocess.Popen:
     """SERVER in a new Python reading it from its stdin: a main script no evaluator could re-run (multiprocessing
-    would have each re-run it; engine.forkserver spares them)."""
+    would have each re-run it; engine.runtime.forkserver spares them)."""
     server = subprocess.Popen([sys.executable, "-", mode], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     server.stdin.write(SERVER)

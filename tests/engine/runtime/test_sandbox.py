@@ -226,7 +226,7 @@ def test_scripts_can_use_the_date_helpers_the_sandbox_offers(engine):
 
 # -- a script's results are data, and no text made in a script shows an object --------------------------------
 
-# Each leak is tried where it would run: str(today), `x = "".join` and the like in the server (engine.cost),
+# Each leak is tried where it would run: str(today), `x = "".join` and the like in the server (engine.runtime.cost),
 # f-strings, % and repr() in an evaluator.
 LEAKS = {
     "str-of-a-function": ("x = str(today)", "str() of a function"),
