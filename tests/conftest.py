@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
-import models  # noqa: F401
+import models  # every table on the metadata, for create_all
 from accounts.directory import actor_for
 from accounts.models import User
 from accounts.provisioning import create_company, create_user
@@ -26,6 +26,7 @@ from mail_server import Mailbox, MailServer
 from web import throttle
 
 ROOT = Path(__file__).resolve().parent.parent
+DIAGRAMS = ROOT / "tests" / "engine" / "diagrams"  # the small diagrams every test folder reads, kept in one place
 STANDARD = ROOT / "processes" / "complaint_standard.bpmn"
 GRADING_TABLE = ROOT / "processes" / "grading.dmn"
 PASSWORD = "correct-horse-battery"

@@ -8,19 +8,16 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
 import sqlalchemy as sa
 
-from conftest import GROUPS
+from conftest import DIAGRAMS, GROUPS
 from engine.records import InboxTask, ProcessVersion
 from engine.repository.publishing import publish
 from engine.repository.specs import content_hash
 from engine.runtime import evaluator
-
-DIAGRAMS = Path(__file__).parent / "engine" / "diagrams"
 
 
 def scripted(script: str = "total = amount * 2", condition: str = "total > 100") -> bytes:

@@ -45,8 +45,9 @@ def _calls(path: Path) -> list[tuple[int, str]]:
         func = node.func
         if isinstance(func, ast.Name) and func.id in SQL_BUILDERS & from_sqlalchemy:
             found.append((node.lineno, func.id))
-        elif isinstance(func, ast.Attribute) and (func.attr in SESSION_CALLS or func.attr in SQL_BUILDERS
-                                                  and getattr(func.value, "id", "") in ("sa", "sqlalchemy")):
+        elif isinstance(func, ast.Attribute) and (
+                func.attr in SESSION_CALLS
+                or (func.attr in SQL_BUILDERS and getattr(func.value, "id", "") in ("sa", "sqlalchemy"))):
             found.append((node.lineno, func.attr))
     return found
 

@@ -1,7 +1,7 @@
 """The modeler's live lint and the server's check agree: one corpus of small diagrams (tests/lint_corpus) with
-the findings expected of each, run through engine/repository/validation.py here and through the page's bpmnlint config in
-node. The Python check is the reference; the JS rules exist so an owner sees a finding on the element while
-drawing, before the debounced server check answers, and this corpus is what keeps them its faithful copy."""
+the findings expected of each, run through engine/repository/validation.py here and through the page's bpmnlint
+config in node. The Python check is the reference; the JS rules exist so an owner sees a finding on the element
+while drawing, before the debounced server check answers, and this corpus is what keeps them its faithful copy."""
 from __future__ import annotations
 
 import json

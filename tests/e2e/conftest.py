@@ -8,7 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser as ChromiumBrowser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser as ChromiumBrowser,
+    Error as PlaywrightError,
+    Locator,
+    Page,
+    expect,
+    sync_playwright,
+)
 from werkzeug.serving import make_server
 
 from conftest import PASSWORD, ROOT
@@ -80,7 +87,7 @@ def page(request, chromium, live_server, database) -> Iterator[Page]:
         ARTIFACTS.mkdir(exist_ok=True)
         try:
             page.screenshot(path=str(ARTIFACTS / _artifact_name(request.node.nodeid)), full_page=True)
-        except Exception as problem:  # the page may be gone; the test's own error matters more
+        except (PlaywrightError, OSError) as problem:  # the page may be gone; the test's own error matters more
             print(f"could not save a failure screenshot: {problem}")
     context.close()
     if refused and not failed:

@@ -101,7 +101,8 @@ def test_complaint_runs_the_standard_procedure_from_registration_to_closure(page
 
     sign_in(page, acme.email("quality"))
     do_task(page, number, "grade_complaint", {**GRADING, "handling_cost": 2_000_000})
-    do_task(page, number, "assign", {"handling_department": "Handling Department", "responsible_person": "handler@acme.test"})
+    do_task(page, number, "assign",
+            {"handling_department": "Handling Department", "responsible_person": "handler@acme.test"})
 
     sign_in(page, acme.email("handler"))
     do_task(page, number, "analyse_cause", {"root_cause": "包装密封不良导致吸潮", "responsibility": "包装车间",
@@ -131,7 +132,7 @@ def test_complaint_runs_the_standard_procedure_from_registration_to_closure(page
     names = chinese_names()
     completed = page.locator("table.history tr.event-task_completed")
     expect(completed).to_have_count(len(STANDARD_PATH))
-    for row, (element_id, who) in zip(completed.all(), STANDARD_PATH):
+    for row, (element_id, who) in zip(completed.all(), STANDARD_PATH, strict=True):
         expect(row.locator("td").nth(2)).to_have_text(acme.users[who].name)
         expect(row.locator("td").nth(3)).to_contain_text(names[element_id])
     closed = page.locator("table.history tr.event-instance_completed")

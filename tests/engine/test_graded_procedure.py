@@ -9,20 +9,19 @@ and restored between every two tasks. (The deadlines are proved in test_procedur
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from complaints.registration import register
-from conftest import GROUPS
+from conftest import GROUPS, ROOT
 from engine import queries
 from engine.records import Event, InboxTask, Instance, ProcessVersion
 from engine.repository.decisions import publish_decision
 from engine.repository.publishing import publish
 
-PROCESSES = Path(__file__).resolve().parents[2] / "processes"
+PROCESSES = ROOT / "processes"
 CS, HANDLING, QUALITY, MANAGEMENT = GROUPS
 WORKER = {CS: "service", HANDLING: "handler", QUALITY: "quality", MANAGEMENT: "manager"}
 
@@ -42,10 +41,11 @@ def S(task: str, lane: str, also_open: tuple[str, ...] = (), **data: Any) -> Ste
     return Step(task, lane, data, also_open)
 
 
-NO_CLASS_FACTS = dict(liability=False, leak=False, crack=False, customers_affected=1, public_opinion=False,
-                      group_opinion=False, inquiry=False)
-NO_GRADING_FACTS = dict(handling_cost=0, affected_kw=0, defect_type="none", major_impact=False, lawsuit=False,
-                        repeated=False, safety_hazard=False, group_complaint=False, media_exposure=False)
+NO_CLASS_FACTS = {"liability": False, "leak": False, "crack": False, "customers_affected": 1, "public_opinion": False,
+                  "group_opinion": False, "inquiry": False}
+NO_GRADING_FACTS = {"handling_cost": 0, "affected_kw": 0, "defect_type": "none", "major_impact": False,
+                    "lawsuit": False, "repeated": False, "safety_hazard": False, "group_complaint": False,
+                    "media_exposure": False}
 
 VALID = S("check_validity", CS, valid=True, validity_note="确有质量问题")
 CLASS_A = S("classify_complaint", CS, **{**NO_CLASS_FACTS, "leak": True})

@@ -35,11 +35,11 @@ from test_shipped_procedures import (
     REGISTERED,
     UNSATISFIED,
     VALID as ECOMMERCE_VALID,
-    S,  # noqa: F401 - fixtures
+    S,
     Tick,
-    clock,
+    clock,  # a fixture
     drive,
-    engine,
+    engine,  # a fixture
     instance_row,
     open_tasks,
 )

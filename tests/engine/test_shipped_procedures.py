@@ -98,12 +98,14 @@ GENERAL = S("classify", CS, {"complaint_type": "product_quality", "intake_channe
                              "reasonableness": "reasonable", "handling_mode": "scheduled", "urgency": "general"})
 URGENT = S("classify", CS, {"complaint_type": "delivery_cycle", "intake_channel": "delivery_staff",
                             "reasonableness": "reasonable", "handling_mode": "escalated", "urgency": "special"})
-NOT_CUSTOMER_NO_VISIT = S("analyse_cause", HANDLING, {"root_cause": "固化剂批次偏差", "customer_caused": False,
-                                                      "site_visit": False}, "flow_customer_caused_no", "flow_site_visit_no")
+NOT_CUSTOMER_NO_VISIT = S("analyse_cause", HANDLING,
+                          {"root_cause": "固化剂批次偏差", "customer_caused": False, "site_visit": False},
+                          "flow_customer_caused_no", "flow_site_visit_no")
 DRAFT_WITH_REPLY = S("draft_countermeasures", HANDLING, {"corrective_actions": "换货", "reply_needed": True},
                      "flow_reply_yes")
-DRAFT_NO_REPLY = S("draft_countermeasures", HANDLING, {"corrective_actions": "补发", "preventive_actions": "加强出厂检验",
-                                                       "planned_completion": "2026-03-20", "reply_needed": False},
+DRAFT_NO_REPLY = S("draft_countermeasures", HANDLING,
+                   {"corrective_actions": "补发", "preventive_actions": "加强出厂检验",
+                    "planned_completion": "2026-03-20", "reply_needed": False},
                    "flow_reply_no")
 REPLY = S("reply_customer", CS, {"reply_content": "将于 3 月 12 日换货", "reply_date": "2026-03-10"})
 CARRY_OUT = S("implement", HANDLING, {"implementation_note": "已换货", "completed_on": "2026-03-12"})
@@ -117,7 +119,8 @@ INEFFECTIVE = S("verify", CS, {"verification_result": "仍有结块", "handling_
 REGISTERED = S("register_appeal", CS, {"complainant": "王女士", "complaint_target": "3 号店铺客服",
                                        "complaint_summary": "客服拒绝七天无理由退货", "intake_channel": "phone"})
 VALID = S("check_validity", CS, {"valid": True}, "flow_valid_yes")
-ASSIGNED = S("assign", QUALITY, {"handling_department": "Handling Department", "responsible_person": "handler@acme.test"})
+ASSIGNED = S("assign", QUALITY,
+             {"handling_department": "Handling Department", "responsible_person": "handler@acme.test"})
 ANALYSED = S("analyse_cause", HANDLING, {"root_cause": "客服未按退货规则执行", "responsibility": "客服专员"})
 PLANNED = S("plan", HANDLING, {"handling_plan": "同意退货并补偿运费", "preliminary_agreement": True})
 QUALITY_APPROVES = S("approve_quality", QUALITY, {"approved": True, "investigation_report": "规则执行问题"},

@@ -204,7 +204,7 @@ def test_path_reaches_its_end_with_the_right_lanes_and_history(database, engine,
     assert sorted(e.task_id for e in claimed + assigned) == sorted(e.task_id for e in completed)
     assert [e.actor_id for e in completed] == [acme.users[WORKER[s.lane]].id for s in steps]
     model: dict[str, Any] = {}
-    for step, event in zip(steps, completed):
+    for step, event in zip(steps, completed, strict=True):
         assert event.data["submitted"] == step.data
         changes = event.data["changes"]
         for key, value in step.data.items():
@@ -283,7 +283,7 @@ def test_path_survives_save_and_restore_after_every_task(database, engine, acme,
     state = run_automatic_tasks(engine, process, serializer.dumps(workflow), ends)
     for step in steps:
         workflow = restore(engine, process, state)
-        ready = [t for t in workflow.get_tasks(state=TaskState.READY, manual=True)]
+        ready = list(workflow.get_tasks(state=TaskState.READY, manual=True))
         assert [t.task_spec.bpmn_id for t in ready] == [step.task]
         task = ready[0]
         task.data.update(formdata.clean(engine.fields_of(process.tasks[step.task]), dict(step.data)))

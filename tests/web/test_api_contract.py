@@ -11,7 +11,7 @@ from openapi_spec_validator import validate
 
 from conftest import PASSWORD
 from sandboxing import scripted, start_scripted
-from test_database_outage import down  # noqa: F401 - the fixture: an app whose database cannot be reached
+from test_database_outage import down  # the fixture: an app whose database cannot be reached
 from web.errors import CATALOG
 from web.openapi import api_rules
 
@@ -157,7 +157,7 @@ def test_415_of_a_page_taking_forms_carries_a_code_too(acme, login):
 
 
 def test_422_carries_process_error_with_the_diagram_s_words(database, engine, acme, api):
-    instance_id, task_id = start_scripted(database, engine, acme, scripted("raise ValueError('no')"), False)
+    _, task_id = start_scripted(database, engine, acme, scripted("raise ValueError('no')"), False)
     body = coded(api(acme.email("quality")).post(f"/tasks/{task_id}/complete", {"data": {"amount": 10}}), 422,
                  "process_error")
     assert "(compute)" in body["error"] and body["params"]["error"] == body["error"]
@@ -172,7 +172,7 @@ def test_429_carries_too_many_sign_ins_and_when(acme, app):
     assert body["params"]["retry_after"] == body["retry_after"] == int(response.headers["Retry-After"])
 
 
-def test_503_carries_unavailable(down):  # noqa: F811 - the fixture imported above
+def test_503_carries_unavailable(down):  # the fixture imported above
     response = down.test_client().get("/api/v1/tasks", headers={"Authorization": "Bearer some-token"})
     coded(response, 503, "unavailable")
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import re
+from itertools import pairwise
 
 import sqlalchemy as sa
 
@@ -96,7 +97,7 @@ def test_evidence_pack_holds_the_fields_every_sealed_event_and_the_diagram(acme,
     assert pack["chain"]["intact"] is True
     assert [e["seq"] for e in pack["events"]] == list(range(1, pack["case"]["events"] + 1))
     assert pack["events"][-1]["hash"] == pack["case"]["chain_head"]
-    assert all(e["prev_hash"] == p["hash"] for p, e in zip(pack["events"], pack["events"][1:]))
+    assert all(e["prev_hash"] == p["hash"] for p, e in pairwise(pack["events"]))
     [diagram] = pack["diagrams"]
     assert diagram["version"] == 1 and "<bpmn:definitions" in diagram["bpmn"]
     assert [t["key"] for t in diagram["decision_tables"]] == ["grading"]
@@ -109,8 +110,8 @@ def test_evidence_pack_prints_to_a_pdf_with_the_complaint_and_its_chain_head(acm
     auditor = login(acme.email("auditor"))
     response = auditor.get(f"/complaints/{case}/evidence.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
-    assert response.headers["Content-Disposition"] == 'attachment; filename="evidence-%s.pdf"' % \
-        auditor.get(f"/complaints/{case}/evidence.json").get_json()["complaint"]["number"]
+    number = auditor.get(f"/complaints/{case}/evidence.json").get_json()["complaint"]["number"]
+    assert response.headers["Content-Disposition"] == f'attachment; filename="evidence-{number}.pdf"'
     pdf = response.get_data()
     assert pdf.startswith(b"%PDF-") and b"/Type /Page" in pdf
 

@@ -85,11 +85,11 @@ def test_of_many_simultaneous_claims_exactly_one_wins(acme, api, complaint_data)
     for _ in range(8):
         case = new_case(clients[0], complaint_data)
         task_id = case["tasks"][0]["id"]
-        responses = race(clients, lambda c: c.post(f"/tasks/{task_id}/claim"))
+        responses = race(clients, lambda c, task_id=task_id: c.post(f"/tasks/{task_id}/claim"))
         statuses = [r.status_code for r in responses]
-        winners = {name for name, status in zip(names, statuses) if status == 200}
+        winners = {name for name, status in zip(names, statuses, strict=True) if status == 200}
         assert len(winners) == 1, statuses
-        assert all(status == 409 for name, status in zip(names, statuses) if name not in winners), statuses
+        assert all(status == 409 for name, status in zip(names, statuses, strict=True) if name not in winners), statuses
         [task] = clients[0].get(f"/instances/{case['id']}").get_json()["tasks"]
         assert task["assignee"] == winners.pop()
         events = clients[0].get(f"/instances/{case['id']}/events").get_json()
@@ -136,10 +136,9 @@ def test_claim_cannot_take_over_a_task_claimed_while_it_was_being_read(engine, d
                 engine.claim(other, task_id, acme.actor("service2"))
 
     fired: list = []
-    with pytest.raises(Conflict, match="held by Service2"):
-        with database.session() as s:
-            event.listen(s, "do_orm_execute", winner_commits)
-            engine.claim(s, task_id, acme.actor("service"))
+    with pytest.raises(Conflict, match="held by Service2"), database.session() as s:
+        event.listen(s, "do_orm_execute", winner_commits)
+        engine.claim(s, task_id, acme.actor("service"))
     assert fired
     with database.session() as s:
         assert s.get(InboxTask, task_id).assignee_id == acme.users["service2"].id
@@ -158,10 +157,9 @@ def test_claimer_who_loses_the_race_learns_who_holds_the_task(engine, database, 
                 engine.claim(other, task_id, acme.actor("service2"))
 
     fired: list = []
-    with pytest.raises(Conflict, match="held by Service2"):
-        with database.session() as s:
-            event.listen(s, "before_flush", winner_commits)
-            engine.claim(s, task_id, acme.actor("service"))
+    with pytest.raises(Conflict, match="held by Service2"), database.session() as s:
+        event.listen(s, "before_flush", winner_commits)
+        engine.claim(s, task_id, acme.actor("service"))
     assert fired
 
 

@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -38,6 +39,7 @@ from complaints import sla
 from complaints.registration import FIELDS as REGISTRATION_FIELDS, sample_values
 from conftest import (
     COMPLAINT,
+    DIAGRAMS,
     GRADING,
     GRADING_TABLE,
     GROUPS,
@@ -78,12 +80,11 @@ RULES = _rules()
 
 BEYOND = [2**31 - 1, 2**31, 2**53 + 1, 2**63 - 1, 2**63, 2**64, 10**30, int("9" * 400)]
 NASTY = ["", " ", "\x00", "a\x00b", "%", "%00", "%ff", "..", "../../app.py", "<script>alert(1)</script>",
-         "' OR '1'='1", "NaN", "-1", "1e999", "０１２", "١٢٣", "\u202egnp.exe", "𠀀𪚥", "😀", "\r\n", "null", "[]",
-         "{}", "a" * 5000, "9" * 5000, "2026-02-30", "PT0S", "level:1", "true"]
+         "' OR '1'='1", "NaN", "-1", "1e999", "\uff10\uff11\uff12", "١٢٣", "\u202egnp.exe", "𠀀𪚥", "😀", "\r\n",
+         "null", "[]", "{}", "a" * 5000, "9" * 5000, "2026-02-30", "PT0S", "level:1", "true"]
 JSON_ONLY = ["\ud800", "x\udfffy", "\x00"]  # lone surrogates cannot travel in a URL or a form, only as JSON escapes
 ARGS = ["page", "step", "to", "from", "version", "status", "scope", "sort", "overdue", "procedure", "grade",
         "category", "next", "note"]
-DIAGRAMS = ROOT / "tests" / "engine" / "diagrams"
 XML = [STANDARD.read_text(), GRADING_TABLE.read_text(), "", "<bpmn:definitions", "<a>" * 5000 + "</a>" * 5000,
        (DIAGRAMS / "billion_laughs.bpmn").read_text(), (DIAGRAMS / "xxe.bpmn").read_text(), "not xml at all"]
 TOO_LARGE = b"x" * (5 * 1024 * 1024)  # over MAX_CONTENT_LENGTH
@@ -316,10 +317,15 @@ class Probe:
         return f"{self.method} {self.path} query={self.query!r} body={body!r}"[:3000]
 
 
+def _filled(rule: str, values: tuple[str, ...]) -> str:
+    """The rule with its placeholders replaced by `values`, in order."""
+    remaining = iter(values)
+    return PLACEHOLDER.sub(lambda _match: next(remaining), rule)
+
+
 def probes(rule: Rule, method: str, world: World) -> st.SearchStrategy:
     names = PLACEHOLDER.findall(rule.rule)
-    path = st.tuples(*[_segment(rule, name, world) for name in names]).map(
-        lambda filled: PLACEHOLDER.sub(lambda _m, it=iter(filled): next(it), rule.rule))
+    path = st.tuples(*[_segment(rule, name, world) for name in names]).map(partial(_filled, rule.rule))
     verbs = st.sampled_from(["GET", "GET", "HEAD"]) if method == "GET" else st.just(method)
     return st.builds(Probe, verbs, path, QUERIES, BODIES if method == "POST" else st.just({}))
 

@@ -232,10 +232,7 @@ def test_rival_gets_404_for_acme_things_on_pages(database, acme, acme_ids, intru
     before = acme_state(database, acme)
     browser = login(intruder)
     url = path.format(**acme_ids)
-    if method == "GET":
-        response = browser.get(url)
-    else:
-        response = browser.post(url, ANSWERS, token_from="/complaints/")
+    response = browser.get(url) if method == "GET" else browser.post(url, ANSWERS, token_from="/complaints/")
     assert response.status_code == 404
     echo_removed = response.get_data(as_text=True).replace(url, "")  # the language switch echoes the URL asked for
     assert leaks(echo_removed, acme_ids) == []
@@ -311,7 +308,7 @@ def test_rival_publishing_the_same_procedure_does_not_change_acme_versions(acme,
 
 def test_complaint_numbers_count_per_company(acme_ids, intruder, api, login):
     """acme has three complaints; the rival's first one is still number 0001, and registers in the rival's company."""
-    [own] = [t for t in api(intruder).get("/tasks?scope=mine").get_json()]
+    [own] = api(intruder).get("/tasks?scope=mine").get_json()
     assert own["number"].endswith("-0001")
     assert RIVAL_CUSTOMER in login(intruder).get(f"/complaints/{own['instance_id']}").get_data(as_text=True)
 

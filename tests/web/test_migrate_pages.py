@@ -40,7 +40,8 @@ def test_owner_moves_a_running_complaint_and_its_task_follows(database, acme, ap
     case = start_case(acme, api, complaint_data)
     publish_as_owner(database, acme, RENAMED)
     owner = login(acme.email("owner"))
-    assert "/procedures/complaint_standard/migrate?to=2" in html.unescape(owner.get("/procedures/").get_data(as_text=True))
+    procedures = html.unescape(owner.get("/procedures/").get_data(as_text=True))
+    assert "/procedures/complaint_standard/migrate?to=2" in procedures
     dry_run = owner.get("/procedures/complaint_standard/migrate").get_data(as_text=True)
     assert f'value="{case}" aria-label' in dry_run and "checked" in dry_run
     assert version_of(database, case) == 1  # the dry run moved nothing

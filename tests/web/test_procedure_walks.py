@@ -5,9 +5,9 @@ The paths are the engine tests' own (tests/engine: test_standard_procedure, test
 test_graded_procedure), imported, so each path is written once. Here each row is worked as a person works it: the
 lane's employee finds the task in the inbox, opens its page (never a server error), sees in every field of the form
 what this task entered in the earlier round, whatever the field's type (another task's answer to the same field
-is not carried over: each approver decides afresh), claims it unless the procedure gave it to them, and submits the form. Time passes on the engine tests' fake
-clock and the timer worker fires what is due, as there. At the end the case must have closed at the path's end event,
-and its page, replay and evidence pack must open.
+is not carried over: each approver decides afresh), claims it unless the procedure gave it to them, and submits the
+form. Time passes on the engine tests' fake clock and the timer worker fires what is due, as there. At the end the
+case must have closed at the path's end event, and its page, replay and evidence pack must open.
 """
 from __future__ import annotations
 
@@ -34,13 +34,13 @@ from test_graded_procedure import (
     REVIEW_OK,
     REVIEW_REJECTS,
     VALID as GRADED_VALID,
-    S as graded_row,
+    S as GRADED_S,
 )
 from test_pages import claim, complete, inbox, instance_id, register, task_on, text
 from test_procedure_deadlines import drive_on
 from test_procedures import upload
 from test_registration_and_routing import publish_more
-from test_shipped_procedures import PATHS as SHIPPED_PATHS, Tick, clock, history  # noqa: F401 - clock: a fixture
+from test_shipped_procedures import PATHS as SHIPPED_PATHS, Tick, clock, history  # clock: a fixture
 from test_standard_procedure import (
     ASSIGN,
     GRADE,
@@ -63,7 +63,7 @@ DAY = timedelta(days=1)
 # A path only the pages walk: the graded procedure's daily follow-up of class A and B complaints needs days to pass,
 # which the graded table (worked within the hour) leaves to test_procedure_deadlines. A class A case is followed up
 # on two days, rejected by quality once, and closed.
-FOLLOWED_UP = graded_row("follow_up", MANAGEMENT, ("handle", "progress_feedback"),
+FOLLOWED_UP = GRADED_S("follow_up", MANAGEMENT, ("handle", "progress_feedback"),
                          follow_up_note="已督促处理部门今日换件")
 WALK_ONLY: dict[str, tuple[str, list, str]] = {
     "class_a_followed_up_daily_until_closed": ("complaint_graded", [

@@ -118,7 +118,7 @@ def test_the_responsible_person_holds_the_department_s_next_task_and_sees_it_in_
                                           "responsible_person": acme.email("service2")})
     assert response.status_code == 303
     chosen = login(acme.email("service2"))
-    [(task_id, element, row)] = [r for r in inbox(chosen, "mine")]
+    [(task_id, element, row)] = inbox(chosen, "mine")
     assert element == "analyse_cause" and "Service2" in row
     assert [element for _, element, _ in inbox(login(acme.email("handler")), "all")] == ["analyse_cause"]
     handler_row = inbox(login(acme.email("handler")), "all")[0][2]

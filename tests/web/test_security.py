@@ -194,7 +194,7 @@ OFF_SITE = ["https://evil.example/", "//evil.example/", "///evil.example/", "/\\
 TAB = pytest.param("/\t/evil.example", id="tab")
 
 
-@pytest.mark.parametrize("target", OFF_SITE + [TAB])
+@pytest.mark.parametrize("target", [*OFF_SITE, TAB])
 def test_login_next_cannot_redirect_off_site(acme, browser, target):
     response = browser.client.post("/login", query_string={"next": target},
                                    data={"email": acme.email("service"), "password": PASSWORD,
@@ -203,7 +203,7 @@ def test_login_next_cannot_redirect_off_site(acme, browser, target):
     assert lands_on_this_site(response.headers["Location"]), response.headers["Location"]
 
 
-@pytest.mark.parametrize("target", OFF_SITE + [TAB])
+@pytest.mark.parametrize("target", [*OFF_SITE, TAB])
 def test_language_switch_next_cannot_redirect_off_site(acme, login, target):
     browser = login(acme.email("service"))
     response = browser.post("/language/en", {"next": target}, token_from="/")

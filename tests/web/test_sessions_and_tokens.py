@@ -229,7 +229,12 @@ def test_an_unknown_e_mail_is_answered_like_a_wrong_password_after_the_same_hash
     accounts._dummy_hash.cache_clear()  # made with this test's (production) hashing
     checked: list[str] = []
     real_check = models.check_password_hash
-    monkeypatch.setattr(models, "check_password_hash", lambda hashed, pw: checked.append(hashed) or real_check(hashed, pw))
+
+    def counted_check(hashed: str, password: str) -> bool:
+        checked.append(hashed)
+        return real_check(hashed, password)
+
+    monkeypatch.setattr(models, "check_password_hash", counted_check)
     known = wrong_login(browser, acme.email("service")).get_data(as_text=True)
     unknown = wrong_login(browser, "nobody@acme.test").get_data(as_text=True)
     assert "电子邮件或密码错误" in known and "电子邮件或密码错误" in unknown

@@ -8,7 +8,17 @@ from datetime import UTC, datetime, timezone
 import pytest
 
 from test_pages import claim, complete, task_on, text
-from test_procedure_walks import FOREIGN, PLANNED, REJECTED, clock, form_values, on_the_clock, people, register_on, walk  # noqa: F401 - fixtures
+from test_procedure_walks import (
+    FOREIGN,
+    PLANNED,
+    REJECTED,
+    clock,  # a fixture
+    form_values,
+    on_the_clock,  # a fixture
+    people,  # a fixture
+    register_on,
+    walk,
+)
 from test_procedures import upload
 
 PLAN_FIELDS = {

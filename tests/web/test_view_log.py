@@ -110,7 +110,6 @@ def test_postgresql_refuses_to_change_or_remove_case_views(database, acme, api, 
         pytest.skip("needs PostgreSQL: set KESU_TEST_DATABASE_URL")
     case = registered(acme, api, complaint_data)
     login(acme.email("auditor")).get(f"/complaints/{case}")
-    with pytest.raises(sa.exc.DBAPIError, match="case_views are append-only"):
-        with database.engine.begin() as connection:
-            connection.execute(sa.text(statement))
+    with pytest.raises(sa.exc.DBAPIError, match="case_views are append-only"), database.engine.begin() as connection:
+        connection.execute(sa.text(statement))
     assert [row[3] for row in recorded(database)] == ["complaint"]

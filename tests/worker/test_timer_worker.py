@@ -1,5 +1,5 @@
-"""The timer worker: engine.jobs.timers.fire_due (one transaction per instance, exactly once, with several workers and
-across a crash), the embedded thread firing within 2 s of the due time, and real Celery worker + beat on Redis.
+"""The timer worker: engine.jobs.timers.fire_due (one transaction per instance, exactly once, with several workers
+and across a crash), the embedded thread firing within 2 s of the due time, and real Celery worker + beat on Redis.
 
 The cases run tests/engine/diagrams/timers.bpmn: handle (a user task) with the interrupting boundary timer
 handle_overdue → escalate; handle → pause (intermediate timer) → follow_up.
@@ -20,14 +20,14 @@ import redis
 import sqlalchemy as sa
 
 from app import create_app
-from conftest import AUDIT_KEY, GROUPS, ROOT
+from conftest import AUDIT_KEY, DIAGRAMS, GROUPS, ROOT
 from engine.jobs.timers import fire_due, next_due
 from engine.records import Event, InboxTask, Instance
 from engine.repository.publishing import publish
 from worker import jobs
 from worker.embedded import EmbeddedWorker
 
-TIMERS = (ROOT / "tests" / "engine" / "diagrams" / "timers.bpmn").read_text(encoding="utf-8")
+TIMERS = (DIAGRAMS / "timers.bpmn").read_text(encoding="utf-8")
 REDIS_URL = "redis://127.0.0.1:6379/15"  # a database of its own: stale ticks never reach `make worker`
 
 

@@ -6,6 +6,8 @@ finished part on every save. The last test shows the tree does grow without that
 """
 from __future__ import annotations
 
+from itertools import pairwise
+
 import sqlalchemy as sa
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
@@ -18,7 +20,8 @@ from engine.runtime import formdata, serializer
 ROUNDS = 500
 INTAKE = [("check_validity", "service", {"valid": True}),
           ("grade_complaint", "quality", GRADING),
-          ("assign", "quality", {"handling_department": "Handling Department", "responsible_person": "handler@acme.test"})]
+          ("assign", "quality", {"handling_department": "Handling Department",
+                                 "responsible_person": "handler@acme.test"})]
 REOPEN_ROUND = [("analyse_cause", "handler", {"root_cause": "储存不当", "customer_caused": True, "site_visit": False}),
                 ("reply_customer_caused", "service", {"reply_content": "已说明储存方法"}),
                 ("callback", "service", {"callback_reached": True, "satisfied": False})]
@@ -105,7 +108,7 @@ def test_without_pruning_the_task_tree_grows_with_every_round(database, engine, 
     pruned = run_reopen_rounds(engine, process, rounds, prune=True)
 
     grown = [tasks for tasks, _ in unpruned]
-    assert all(later > earlier for earlier, later in zip(grown, grown[1:]))
+    assert all(later > earlier for earlier, later in pairwise(grown))
     assert grown[-1] - grown[0] >= (rounds - 1) * len(REOPEN_ROUND)
     assert unpruned[-1][1] > 3 * unpruned[0][1]
 

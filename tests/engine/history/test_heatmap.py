@@ -11,7 +11,7 @@ from engine.records import Event, Instance, ProcessVersion
 from test_loops import INTAKE, REOPEN_ROUND, SATISFIED, complete
 from test_replay import replay_case
 from test_rerun import alter, history
-from test_shipped_procedures import clock, engine  # noqa: F401 - fixtures: the engine on a fake clock
+from test_shipped_procedures import clock, engine  # fixtures: the engine on a fake clock
 
 T0 = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)
 HOUR = 3600.0

@@ -20,7 +20,7 @@ from engine.records import Event, InboxTask, Instance
 from engine.repository.publishing import publish
 from engine.repository.validation import check_diagram
 from engine.repository.xmlload import DiagramError
-from test_shipped_procedures import START, clock, engine
+from test_shipped_procedures import START, clock, engine  # fixtures: the engine on a fake clock
 
 MONTHLY = (ROOT / "processes" / "supervision_monthly.bpmn").read_text(encoding="utf-8")
 SHANGHAI = timezone(timedelta(hours=8))

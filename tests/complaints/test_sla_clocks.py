@@ -7,7 +7,6 @@ The diagram (diagrams/sla_case.bpmn): grade (Customer Service) → ask_customer 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +14,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions import timer
 
 from complaints import sla
 from complaints.sla import SlaClock, SlaPolicy
+from conftest import DIAGRAMS, GROUPS
 from engine.history.replay import replay
 from engine.history.rerun import rerun
 from engine.records import Event, InboxTask, Instance
@@ -22,8 +22,7 @@ from engine.repository.publishing import publish
 from engine.runtime.steps import Engine
 from notifications.models import Notification
 
-DIAGRAM = Path(__file__).parent / "diagrams" / "sla_case.bpmn"
-GROUPS = ("Customer Service", "Handling Department", "Quality", "Management")
+DIAGRAM = DIAGRAMS / "sla_case.bpmn"
 SHANGHAI = timezone(timedelta(hours=8))
 # Wednesday 30 September 2026, 10:00 in Shanghai: the National Day holiday runs from 1 to 7 October, and
 # Saturday 10 October is an adjusted working day.
@@ -190,7 +189,8 @@ def test_the_warning_the_breach_and_its_acknowledgement_are_sealed_in_the_histor
     sla.check_clocks(database.sessionmaker, engine, resolution.warn_at)
     sla.check_clocks(database.sessionmaker, engine, resolution.due_at)
     with database.session() as s:
-        sla.acknowledge(s, engine, s.get(SlaClock, resolution.id), acme.users["manager"].id, "换货已安排", resolution.due_at)
+        sla.acknowledge(s, engine, s.get(SlaClock, resolution.id), acme.users["manager"].id, "换货已安排",
+                        resolution.due_at)
     clock.now = resolution.due_at + timedelta(hours=1)
     complete(database, engine, acme, "service", case, "grade", {"level": "5"})  # the case goes on after them
 

@@ -5,7 +5,6 @@ Every row of the shipped grading and class tables is proved at its boundary valu
 """
 from __future__ import annotations
 
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
@@ -16,7 +15,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from complaints.registration import register
-from conftest import GRADING, GROUPS, STANDARD
+from conftest import GRADING, GROUPS, ROOT, STANDARD
 from engine import queries
 from engine.errors import ProcessError
 from engine.records import DecisionVersion, InboxTask, Instance, ProcessVersion
@@ -26,7 +25,7 @@ from engine.repository.specs import compile_process, content_hash
 from engine.repository.xmlload import DiagramError, load_xml
 from engine.runtime.sandbox import SandboxScriptEngine
 
-PROCESSES = Path(__file__).resolve().parents[2] / "processes"
+PROCESSES = ROOT / "processes"
 GRADING_TABLE = (PROCESSES / "grading.dmn").read_bytes()
 CLASS_TABLE = (PROCESSES / "complaint_class.dmn").read_bytes()
 DMN13 = "https://www.omg.org/spec/DMN/20191111/MODEL/"
@@ -135,9 +134,8 @@ BAD_TABLES = {  # id: (DMN bytes, element the problem must name (None: the file)
 def test_bad_decision_table_is_refused_naming_the_problem_and_nothing_is_published(database, acme, dmn,
                                                                                    element, words):
     before = decision_rows(database)
-    with pytest.raises(DiagramError) as refused:
-        with database.session() as s:
-            publish_decision(s, acme.id, dmn, acme.users["owner"].id, "")
+    with pytest.raises(DiagramError) as refused, database.session() as s:
+        publish_decision(s, acme.id, dmn, acme.users["owner"].id, "")
     problems = refused.value.problems
     assert any(found == element and words in message for found, message in problems), problems
     assert "root:" not in str(refused.value)
@@ -183,9 +181,8 @@ def test_unique_table_with_two_matching_rows_stops_the_case_naming_both(database
     with database.session() as s:
         publish_decision(s, acme.id, overlapping, None)
         version_id = publish(s, acme.id, ruled(), None, groups=GROUPS).id
-    with pytest.raises(ProcessError) as stopped:
-        with database.session() as s:
-            engine.start(s, s.get(ProcessVersion, version_id), acme.actor("service"), {"amount": 5}, "R-1")
+    with pytest.raises(ProcessError) as stopped, database.session() as s:
+        engine.start(s, s.get(ProcessVersion, version_id), acme.actor("service"), {"amount": 5}, "R-1")
     assert "rows 1, 2 all match" in str(stopped.value) and stopped.value.element_id == "decide"
 
 
@@ -280,19 +277,17 @@ def test_decision_versions_are_numbered_per_company_and_the_same_content_returns
         assert latest_decision(s, acme.id, "unknown") is None
         assert (first.version, again.id, second.version, elsewhere.version) == (1, first.id, 2, 1)
         assert (first.name, first.note, callers, again_callers) == ("Sizes 大小", "first sizes", [], [])
-    assert decision_rows(database) == before + [(acme.id, "sizes", 1, content_hash(SIZES)),
-                                                (acme.id, "sizes", 2, second.content_hash),
-                                                (rival.id, "sizes", 1, content_hash(SIZES))]
+    assert decision_rows(database) == [*before, (acme.id, "sizes", 1, content_hash(SIZES)),
+                                        (acme.id, "sizes", 2, second.content_hash),
+                                        (rival.id, "sizes", 1, content_hash(SIZES))]
 
 
 def test_procedure_calling_an_unpublished_table_is_refused_on_its_task(database, acme):
-    with pytest.raises(DiagramError) as refused:
-        with database.session() as s:
-            publish(s, acme.id, ruled("sizes"), None, groups=GROUPS)
+    with pytest.raises(DiagramError) as refused, database.session() as s:
+        publish(s, acme.id, ruled("sizes"), None, groups=GROUPS)
     assert refused.value.problems == [("decide", "no decision table called sizes has been published")]
-    with pytest.raises(DiagramError) as unnamed:
-        with database.session() as s:
-            publish(s, acme.id, RULED.replace(' camunda:decisionRef="DECISION"', "").encode(), None, groups=GROUPS)
+    with pytest.raises(DiagramError) as unnamed, database.session() as s:
+        publish(s, acme.id, RULED.replace(' camunda:decisionRef="DECISION"', "").encode(), None, groups=GROUPS)
     assert unnamed.value.problems[0][0] == "decide" and "decisionRef" in unnamed.value.problems[0][1]
 
 

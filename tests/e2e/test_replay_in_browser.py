@@ -3,17 +3,14 @@ at each step the diagram's markers: what ran so far and how often, this step's e
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from test_rerun import reopened_twice  # the engine tests' reopened complaint
+
 from .conftest import ARTIFACTS, goto, sign_in
 from .test_diagram import _has
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "engine"))
-from test_rerun import reopened_twice  # noqa: E402 - the engine tests' reopened complaint
 
 pytestmark = pytest.mark.e2e
 

@@ -23,7 +23,7 @@ from engine.history.audit import Auditor, ChainReport
 from engine.history.sealing import Sealer
 from engine.records import Event, InboxTask, Instance
 from engine.runtime.steps import Engine, Step
-from test_migrations import empty_database_url  # noqa: F401 - a fixture
+from test_migrations import empty_database_url  # a fixture
 from test_numbering import engine_at, register_complaint
 
 VALID = {"valid": True, "validity_note": "产品确有结块，批次 E-51/0311"}
@@ -318,9 +318,8 @@ def test_postgresql_refuses_to_change_or_remove_events(database, engine, acme, c
     if database.engine.dialect.name != "postgresql":
         pytest.skip("needs PostgreSQL: set KESU_TEST_DATABASE_URL")
     instance_id = case_with_history(database, engine, acme, complaint_data)
-    with pytest.raises(sa.exc.DBAPIError, match="events are append-only"):
-        with database.engine.begin() as connection:
-            connection.execute(sa.text(statement))
+    with pytest.raises(sa.exc.DBAPIError, match="events are append-only"), database.engine.begin() as connection:
+        connection.execute(sa.text(statement))
     assert verdict(database, engine.auditor, instance_id) == (None, None)
 
 
@@ -331,7 +330,7 @@ def migrated_app(url: str, tmp_path):
                        "AUDIT_ANCHOR": str(tmp_path / "audit-anchor.jsonl")})
 
 
-def test_upgrading_a_database_chains_the_events_it_already_has(empty_database_url, complaint_data,  # noqa: F811
+def test_upgrading_a_database_chains_the_events_it_already_has(empty_database_url, complaint_data,
                                                                tmp_path):
     app = migrated_app(empty_database_url, tmp_path)
     database, engine = app.extensions["kesu.db"], app.extensions["kesu.engine"]
@@ -353,7 +352,7 @@ def write_unkeyed_history(database, instance_id: int) -> None:
 
 
 def test_upgrading_reseals_an_unkeyed_history_with_the_key_and_keeps_a_broken_one_broken(
-        empty_database_url, complaint_data, tmp_path):  # noqa: F811
+        empty_database_url, complaint_data, tmp_path):
     app = migrated_app(empty_database_url, tmp_path)
     database, engine = app.extensions["kesu.db"], app.extensions["kesu.engine"]
     with app.app_context():

@@ -17,7 +17,7 @@ from engine.repository.validation import check_diagram
 from engine.repository.xmlload import DiagramError
 from engine.runtime.restricted import deadline
 from engine.runtime.steps import Engine
-from test_shipped_procedures import clock, engine  # noqa: F401 - fixtures: the engine and timers on a fake clock
+from test_shipped_procedures import clock, engine  # fixtures: the engine and timers on a fake clock
 from test_timers import GROUPS, inbox, instance, pending_timers, timers_diagram
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -15,11 +15,11 @@ from engine.errors import ProcessError
 from engine.history.rerun import rerun
 from engine.records import Event, InboxTask, Instance, ProcessVersion
 from engine.repository.publishing import publish
+from test_instance_migration import complete as complete_element, move, publish_version, start
 from test_loops import INTAKE, REOPEN_ROUND, SATISFIED, complete
-from test_migration import complete as complete_element, move, publish_version, start
 from test_procedure_deadlines import DAY, HANDLED, graded, to_handling
 from test_sandbox import scripted, start_scripted
-from test_shipped_procedures import (  # noqa: F401 - fixtures: the engine
+from test_shipped_procedures import (  # fixtures: the engine
     MANAGEMENT,
     PATHS,
     S,
@@ -183,9 +183,8 @@ def test_case_migrated_midway_reproduces_on_the_version_it_started_on_then_the_n
 def test_case_stopped_by_an_error_reproduces_up_to_the_stop_and_says_the_failed_input_is_not_recorded(
         database, engine, acme):
     instance_id, task_id = start_scripted(database, engine, acme, scripted("total = amount * undefined_rate"), True)
-    with pytest.raises(ProcessError) as failed:
-        with database.session() as s:
-            engine.complete(s, task_id, acme.actor("quality"), {"amount": 3})
+    with pytest.raises(ProcessError) as failed, database.session() as s:
+        engine.complete(s, task_id, acme.actor("quality"), {"amount": 3})
     with database.session() as s:
         engine.record_error(s, failed.value, acme.actor("quality"))
     assert [e.type for e in history(database, instance_id)] == ["instance_started", "error"]

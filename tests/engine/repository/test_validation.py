@@ -4,7 +4,6 @@ lint rules (reachable tasks, decided gateways, paths that end, typed fields, sup
 """
 from __future__ import annotations
 
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
@@ -12,6 +11,7 @@ import sqlalchemy as sa
 from lxml import etree
 
 from complaints.registration import register
+from conftest import DIAGRAMS, GROUPS, ROOT
 from engine import queries
 from engine.records import InboxTask, Instance, ProcessVersion
 from engine.repository.publishing import latest_version, publish
@@ -19,10 +19,7 @@ from engine.repository.validation import check_diagram
 from engine.repository.xmlload import MAX_DIAGRAM_BYTES, DiagramError
 from engine.runtime.formdata import FormError
 
-ROOT = Path(__file__).resolve().parents[2]
-DIAGRAMS = Path(__file__).parent / "diagrams"
 STANDARD = (ROOT / "processes" / "complaint_standard.bpmn").read_text(encoding="utf-8")
-GROUPS = ("Customer Service", "Handling Department", "Quality", "Management")
 
 
 def scripted(script: str = "total = amount * 2", condition: str = "total > 100") -> str:
@@ -320,7 +317,7 @@ def test_changed_content_becomes_the_next_version_and_leaves_the_previous_one_al
     before = published(database)
     v2 = publish_as_owner(database, acme, changed(STANDARD, 'name="Check validity"', 'name="Check the complaint"'))
     assert (v2.process_key, v2.version) == ("complaint_standard", 2)
-    assert published(database) == before + [(v2.id, acme.id, "complaint_standard", 2, v2.content_hash, v2.bpmn_xml)]
+    assert published(database) == [*before, (v2.id, acme.id, "complaint_standard", 2, v2.content_hash, v2.bpmn_xml)]
     with database.session() as s:
         assert latest_version(s, acme.id, "complaint_standard").id == v2.id
         assert latest_version(s, rival.id, "complaint_standard").version == 1
@@ -346,9 +343,8 @@ def test_instance_started_on_v1_keeps_running_on_v1_after_v2(database, engine, a
         with database.session() as s:
             return s.scalar(sa.select(InboxTask.id).where(InboxTask.instance_id == instance_id))
 
-    with pytest.raises(FormError) as refused:
-        with database.session() as s:
-            engine.complete(s, check_validity_task(new_id), acme.actor("service"), {"valid": True})
+    with pytest.raises(FormError) as refused, database.session() as s:
+        engine.complete(s, check_validity_task(new_id), acme.actor("service"), {"valid": True})
     assert set(refused.value.errors) == {"source_checked"}
 
     with database.session() as s:

@@ -2,16 +2,14 @@
 read of the case gives, including the tasks that stayed open on a parallel branch."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import sqlalchemy as sa
 
+from conftest import DIAGRAMS, GROUPS
 from engine import queries
 from engine.records import InboxTask, Instance
 from engine.repository.publishing import publish
 
-PARALLEL = Path(__file__).parent / "diagrams" / "migration" / "parallel_v1.bpmn"
-GROUPS = ("Customer Service", "Handling Department", "Quality", "Management")
+PARALLEL = DIAGRAMS / "migration" / "parallel_v1.bpmn"
 
 
 def fresh_view(database, engine, instance_id: int):

@@ -9,11 +9,11 @@ both timers 3 h; v3 drops the registration; v4 makes it a script. sub_* run an e
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from conftest import DIAGRAMS, GROUPS
 from engine.dto import Actor
 from engine.errors import ProcessError
 from engine.records import Event, InboxTask, Instance, ProcessVersion, TaskCandidate
@@ -22,14 +22,13 @@ from engine.runtime import serializer
 from engine.runtime.instance_migration import MigrationRefused, migrate, plan
 from engine.runtime.steps import current_data, jsonable
 
-DIAGRAMS = Path(__file__).parent / "diagrams" / "migration"
-GROUPS = ("Customer Service", "Handling Department", "Quality", "Management")
+MIGRATIONS = DIAGRAMS / "migration"
 DATA = {"customer": "上海明达涂料有限公司", "amount": 3}
 
 
 def publish_version(database, company, name: str) -> int:
     with database.session() as s:
-        return publish(s, company.id, (DIAGRAMS / f"{name}.bpmn").read_bytes(), None, groups=GROUPS).id
+        return publish(s, company.id, (MIGRATIONS / f"{name}.bpmn").read_bytes(), None, groups=GROUPS).id
 
 
 def start(database, engine, company, version_id: int, business_key: str = "M-1") -> int:
@@ -214,7 +213,7 @@ def test_version_of_another_procedure_is_refused(database, engine, acme):
 def test_test_version_is_refused(database, engine, acme):
     case = start(database, engine, acme, publish_version(database, acme, "v1"))
     with database.session() as s:
-        trial = trial_version(s, acme.id, (DIAGRAMS / "v2_compatible.bpmn").read_bytes(), None, GROUPS).id
+        trial = trial_version(s, acme.id, (MIGRATIONS / "v2_compatible.bpmn").read_bytes(), None, GROUPS).id
 
     [check] = dry_run(database, engine, [case], trial)
     assert check.reasons == ["The target is a test version, not a published one"]
@@ -235,7 +234,7 @@ def test_older_version_is_refused(database, engine, acme):
 def test_pending_timer_keeps_its_due_time(database, engine, acme, done, timer):
     """v2 waits 3 h where v1 waited 1 or 2: a reset timer would be due hours later than it was."""
     case = start(database, engine, acme, publish_version(database, acme, "v1"))
-    for element, key in zip(done, ("service", "quality")):
+    for element, key in zip(done, ("service", "quality"), strict=False):  # as many workers as tasks done
         complete(database, engine, acme, case, element, key)
     due = pending_timers(database, engine, case)[timer]
     v2 = publish_version(database, acme, "v2_compatible")

@@ -9,7 +9,6 @@ The diagram (diagrams/script_and_gateway.bpmn): prepare (Quality, field `amount`
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +16,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from conftest import DIAGRAMS, GROUPS
 from engine.errors import Conflict, ProcessError
 from engine.records import Event, InboxTask, Instance, ProcessVersion
 from engine.repository.publishing import publish
@@ -28,8 +28,6 @@ from engine.runtime.restricted import SandboxError, is_iso_literal, script_line
 from engine.runtime.sandbox import SandboxScriptEngine
 from sandboxing import RAISED, evaluator_pids, killing_the_busy_evaluator, must_return_within, scripted, start_scripted
 
-DIAGRAMS = Path(__file__).parent / "diagrams"
-GROUPS = ("Customer Service", "Handling Department", "Quality", "Management")
 IMPORT_OS = "__import__('os').system('true')"
 SUBCLASSES = "().__class__.__base__.__subclasses__()"
 OPEN_FILE = "open('/etc/passwd').read()"
@@ -61,9 +59,8 @@ def version_count(database) -> int:
 def test_publishing_refuses_sandbox_escapes_and_code_too_large_to_run_naming_the_element(
         database, acme, where, code, element, named):
     before = version_count(database)
-    with pytest.raises(DiagramError) as refused:
-        with database.session() as s:
-            publish(s, acme.id, scripted(**{where: code}), None, groups=GROUPS)
+    with pytest.raises(DiagramError) as refused, database.session() as s:
+        publish(s, acme.id, scripted(**{where: code}), None, groups=GROUPS)
     assert [e for e, _ in refused.value.problems] == [element]
     message = refused.value.problems[0][1]
     assert "sandbox" in message and named in message
@@ -130,9 +127,8 @@ def fails_and_stops_the_case(database, engine, acme, xml: bytes, checked: bool, 
     before = snapshot(database, instance_id)
     quality = acme.actor("quality")
 
-    with pytest.raises(ProcessError) as failed, must_return_within(10):
-        with database.session() as s:
-            engine.complete(s, task_id, quality, {"amount": 10})
+    with pytest.raises(ProcessError) as failed, must_return_within(10), database.session() as s:
+        engine.complete(s, task_id, quality, {"amount": 10})
     error = failed.value
     assert (error.element_id, error.instance_id) == (element, instance_id)
     alternatives = (named,) if isinstance(named, str) else named
@@ -146,9 +142,8 @@ def fails_and_stops_the_case(database, engine, acme, xml: bytes, checked: bool, 
         assert (instance.status, instance.error_element, instance.error) == ("error", element, str(error))
         last = s.scalars(sa.select(Event).where(Event.instance_id == instance_id).order_by(Event.seq.desc())).first()
         assert (last.type, last.element_id, last.data["message"]) == ("error", element, str(error))
-    with pytest.raises(Conflict) as stopped:
-        with database.session() as s:
-            engine.complete(s, task_id, quality, {"amount": 10})
+    with pytest.raises(Conflict) as stopped, database.session() as s:
+        engine.complete(s, task_id, quality, {"amount": 10})
     assert stopped.value.code == "case_stopped"
     return error
 
@@ -206,10 +201,9 @@ def test_an_evaluator_killed_while_running_a_script_stops_the_case(database, eng
 
 
 def test_script_leaving_unsaveable_data_is_a_process_error(database, engine, acme):
-    instance_id, task_id = start_scripted(database, engine, acme, scripted("total = range(3)", "False"), True)
-    with pytest.raises(ProcessError) as failed:
-        with database.session() as s:
-            engine.complete(s, task_id, acme.actor("quality"), {"amount": 3})
+    _, task_id = start_scripted(database, engine, acme, scripted("total = range(3)", "False"), True)
+    with pytest.raises(ProcessError) as failed, database.session() as s:
+        engine.complete(s, task_id, acme.actor("quality"), {"amount": 3})
     assert failed.value.element_id == "compute"
 
 

@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timezone
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from conftest import DIAGRAMS, GROUPS
 from engine.dto import Actor
 from engine.records import Event, InboxTask, Instance
 from engine.repository.publishing import publish
 from engine.runtime import serializer
-
-DIAGRAMS = Path(__file__).parent / "diagrams"
-GROUPS = ("Customer Service", "Handling Department", "Quality", "Management")
 
 
 def timers_diagram(handle_timer: str, pause_timer: str = "PT1H") -> bytes:

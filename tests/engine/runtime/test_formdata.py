@@ -97,7 +97,8 @@ def test_submitted_values_are_stored_typed(database, engine, acme, complaint_dat
 def test_reached_callback_without_satisfied_is_refused_by_the_engine(database, engine, acme, complaint_data):
     instance_id = registered(database, engine, acme, complaint_data)
     for key, data in [("service", {"valid": True}), ("quality", GRADING),
-                      ("quality", {"handling_department": "Handling Department", "responsible_person": "handler@acme.test"}),
+                      ("quality", {"handling_department": "Handling Department",
+                                   "responsible_person": "handler@acme.test"}),
                       ("handler", {"root_cause": "储存", "customer_caused": True, "site_visit": False}),
                       ("service", {"reply_content": "说明"})]:
         complete(database, engine, acme, key, open_task(database, instance_id).id, data)

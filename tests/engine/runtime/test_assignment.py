@@ -25,7 +25,8 @@ ASSIGN = ("assign", "quality", {"handling_department": "Quality", "responsible_p
 def registered(database, engine, company, complaint_data, steps) -> int:
     with database.session() as s:
         version = s.get(ProcessVersion, company.version.id)
-        instance_id = register(s, engine, version, company.actor("service"), complaint_data, company.timezone).instance_id
+        instance_id = register(s, engine, version, company.actor("service"), complaint_data,
+                               company.timezone).instance_id
         for element, key, data in steps:
             complete(s, engine, company, instance_id, element, key, data)
     return instance_id

@@ -142,10 +142,10 @@ def test_the_worker_anchors_at_most_once_per_interval_across_processes(database,
 WRITER = """
 import sys, time
 from datetime import datetime, timezone
-import engine.history.anchor
 from app import create_app
+from engine.history import anchor
 
-engine.history.anchor.CASES_PER_LINE = 1  # a line per case: many writes to interleave
+anchor.CASES_PER_LINE = 1  # a line per case: many writes to interleave
 app = create_app({"DATABASE_URL": sys.argv[1], "SECRET_KEY": "x", "TESTING": True, "AUDIT_KEY": sys.argv[2],
                   "AUDIT_ANCHOR": sys.argv[3]})
 auditor, sessions = app.extensions["kesu.engine"].auditor, app.extensions["kesu.db"].sessionmaker

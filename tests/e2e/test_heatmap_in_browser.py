@@ -2,17 +2,13 @@
 across the listed complaints, coloured by that count, and each flow how often it was taken."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import Page, expect
 
+from test_rerun import reopened_twice  # the engine tests' reopened complaint
+
 from .conftest import ARTIFACTS, goto, sign_in, submit
 from .test_diagram import _has, complaint_at_grading
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "engine"))
-from test_rerun import reopened_twice  # noqa: E402 - the engine tests' reopened complaint
 
 pytestmark = pytest.mark.e2e
 
@@ -37,7 +33,8 @@ def test_heatmap_shows_on_each_element_how_often_it_ran_across_the_listed_compla
     expect(badge(page, "callback")).to_contain_text("×3")
     expect(drawn(page, "callback")).to_have_class(_has("kesu-heat-5"))  # the most runs of the set
     expect(badge(page, "check_validity")).to_have_attribute("data-runs", "2")
-    expect(badge(page, "check_validity")).to_contain_text("×2 · < 1 分钟")  # checked right after registering; the page is in Chinese
+    # checked right after registering; the page is in Chinese
+    expect(badge(page, "check_validity")).to_contain_text("×2 · < 1 分钟")
     expect(badge(page, "grade_complaint")).to_have_attribute("data-open", "1")
     expect(page.locator("#heatmap .kesu-flow-count[data-element=flow_satisfied_no]")).to_have_text("2")
     expect(page.locator("table.audit-cases tbody tr")).to_have_count(2)

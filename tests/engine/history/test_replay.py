@@ -10,9 +10,9 @@ from datetime import timedelta
 from engine.dto import Actor
 from engine.history.replay import replay
 from engine.records import Instance
-from test_migration import complete as complete_element, move, publish_version, start
+from test_instance_migration import complete as complete_element, move, publish_version, start
 from test_rerun import alter, history, reopened_twice
-from test_shipped_procedures import PATHS, clock, drive, engine  # noqa: F401 - fixtures: the engine on a fake clock
+from test_shipped_procedures import PATHS, clock, drive, engine  # fixtures: the engine on a fake clock
 
 
 def replay_case(database, engine, instance_id: int):

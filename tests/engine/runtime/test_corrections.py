@@ -20,7 +20,7 @@ from engine.repository.publishing import publish
 from engine.runtime.corrections import correct_data, retry, rewind, skip
 from test_loops import INTAKE, REOPEN_ROUND, SATISFIED, complete
 from test_rerun import alter, history, reopened_twice
-from test_shipped_procedures import START, clock, engine  # noqa: F401 - fixtures: the engine on a fake clock
+from test_shipped_procedures import START, clock, engine  # fixtures: the engine on a fake clock
 from test_timers import GROUPS, timers_diagram
 
 REASON = "The customer sent the invoice by e-mail"
@@ -150,9 +150,8 @@ def stopped_by_a_timer(database, engine, clock, acme) -> int:
         case = engine.start(s, publish(s, acme.id, xml, None, groups=GROUPS), acme.actor("service"),
                             {"divisor": 0}, business_key="T-1").id
     clock.now += timedelta(hours=1, minutes=1)
-    with pytest.raises(ProcessError) as failed:
-        with database.session() as s:
-            engine.fire_timers(s, s.get(Instance, case), Actor(company_id=acme.id))
+    with pytest.raises(ProcessError) as failed, database.session() as s:
+        engine.fire_timers(s, s.get(Instance, case), Actor(company_id=acme.id))
     with database.session() as s:
         engine.record_error(s, failed.value, Actor(company_id=acme.id))
     return case
