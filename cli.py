@@ -1,6 +1,8 @@
 """`flask --app app kesu ...`: create companies and users, publish procedures, load the demo."""
 from __future__ import annotations
 
+import contextlib
+import signal
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -171,10 +173,26 @@ def worker(poll: float) -> None:
     """Fire due timers, watch SLA clocks, send mail and anchor the histories' heads in the foreground until Ctrl-C
     (the loop `make run` runs in a background thread)."""
     click.echo("firing due timers, watching SLA clocks, sending mail, anchoring the history; Ctrl-C stops")
-    try:
-        embedded.run(jobs.for_app(current_app), current_app.extensions["kesu.engine"].clock, threading.Event(), poll)
-    except KeyboardInterrupt:
-        click.echo("stopped")
+    stop = stop_on_signals()
+    with contextlib.suppress(KeyboardInterrupt):  # a second signal: stop mid-pass (each case is its own transaction)
+        embedded.run(jobs.for_app(current_app), current_app.extensions["kesu.engine"].clock, stop, poll)
+    click.echo("stopped")
+
+
+def stop_on_signals() -> threading.Event:
+    """An event Ctrl-C (SIGINT) or a service manager's SIGTERM sets: the worker stops after the pass it is in; a second
+    signal stops it at once. Set explicitly, since a process started in the background of a shell inherits SIGINT
+    ignored, and Python's default handler for SIGTERM kills without a word."""
+    stop = threading.Event()
+
+    def handle(signum: int, _frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, handle)
+    return stop
 
 
 def _company_id(session, name: str) -> int:

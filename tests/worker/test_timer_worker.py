@@ -201,16 +201,27 @@ def test_app_runs_the_embedded_worker_only_when_asked(app, database, tmp_path):
     assert not worker.is_alive()
 
 
-def test_flask_kesu_worker_fires_timers_in_the_foreground_until_interrupted(database, engine, acme, tmp_path):
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize("sigint_ignored", [False, True], ids=["foreground", "started-in-the-background"])
+def test_flask_kesu_worker_fires_timers_in_the_foreground_until_interrupted(database, engine, acme, tmp_path,
+                                                                          stop_signal, sigint_ignored):
+    """Ctrl-C and a service manager's SIGTERM stop it cleanly, even when it was started from a shell's background
+    job, which hands its children SIGINT ignored."""
     [case] = start_cases(database, engine, acme, "PT1S")
     env = {**audited(tmp_path), "KESU_DATABASE_URL": database.url, "KESU_SECRET_KEY": "test-only-secret"}
     env.pop("KESU_EMBEDDED_WORKER", None)
     command = [str(Path(sys.executable).with_name("flask")), "--app", "app", "kesu", "worker"]
-    with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True) as process:
+    inherited = signal.SIG_IGN if sigint_ignored else signal.SIG_DFL
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, inherited))
+    try:
         fired_once = eventually(lambda: fired(database, case) == 1, timeout=15, step=0.1)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop_signal)
         output, _ = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:  # it did not stop: never leave it (or this test) hanging
+            process.kill()
+            process.communicate()
     assert fired_once, output
     assert (process.returncode, output.split()[-1]) == (0, "stopped")
 
