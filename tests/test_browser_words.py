@@ -44,6 +44,13 @@ def test_a_word_marked_with_a_context_takes_that_entrys_translation(marked):
     assert words["General"] == hans.get("General", context="diagram").string != hans.get("General").string
 
 
+@pytest.mark.parametrize("locale, when", [("zh_Hans", "当"), ("zh_Hant", "當")])
+def test_a_decision_tables_when_column_reads_as_a_condition_not_a_time(marked, locale, when):
+    """dmn-js heads the first input column 'When' (as in 'when … and … then'); the catalog's plain 'When' is a time."""
+    words = build_i18n.words(catalog(locale), marked)
+    assert words["When"] == when != catalog(locale).get("When").string
+
+
 def test_build_writes_one_file_per_language_and_an_empty_one_for_english(tmp_path):
     build_i18n.build(tmp_path)
     assert json.loads((tmp_path / "en.json").read_text(encoding="utf-8")) == {}

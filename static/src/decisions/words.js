@@ -1,6 +1,6 @@
 // The decision-table page's words: English fallbacks for its own texts (the server hands them over translated
 // in config.texts), and the dmn-js words Kesu translates.
-import { N_ } from '../i18n/catalog';
+import { N_, pgettext } from '../i18n/catalog';
 
 export const FALLBACK_TEXTS = {
   drd: 'Requirements diagram',
@@ -15,7 +15,7 @@ export const FALLBACK_TEXTS = {
 // (translations in translations/*/messages.po). Technical menus nobody opens in a grading table stay in English.
 export const DMN_WORDS = [
   // the table's frame and header
-  N_('Hit policy:'), N_('Hit policy'), N_('When'), N_('And'), N_('Then'), N_('Input'), N_('Output'), N_('Annotation'),
+  N_('Hit policy:'), N_('Hit policy'), pgettext('decision', 'When'), N_('And'), N_('Then'), N_('Input'), N_('Output'), N_('Annotation'),
   N_('Annotations'), N_('View DRD'), N_('Decision name'), N_('Decision name: '), N_('string'), N_('number'),
   N_('boolean'), N_('date'), N_('integer'), N_('long'), N_('double'),
 
