@@ -39,14 +39,20 @@ def upgrade():
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index('ix_events_actor_work', ['actor_id', 'type', 'instance_id'], unique=False)
 
+    fill(op.get_bind())
+
+
+def fill(connection: sa.Connection) -> None:
+    """Existing complaints: the first receiver is who started the case; a closed one's closure by its end event."""
     starter = (sa.select(events.c.actor_id)
                .where(events.c.instance_id == complaints.c.instance_id, events.c.type == 'instance_started')
                .limit(1).scalar_subquery())
-    op.execute(complaints.update().values(first_receiver_id=starter))
+    connection.execute(complaints.update().where(complaints.c.first_receiver_id.is_(None))
+                       .values(first_receiver_id=starter))
     end = (sa.select(instances.c.end_element).where(instances.c.id == complaints.c.instance_id)
            .scalar_subquery())
     closed = sa.exists().where(instances.c.id == complaints.c.instance_id, instances.c.status == 'completed')
-    op.execute(complaints.update().where(closed).values(
+    connection.execute(complaints.update().where(closed, complaints.c.closure.is_(None)).values(
         closure=sa.case(*((end == element, kind) for element, kind in CLOSED_AS.items()), else_='normal')))
 
 
