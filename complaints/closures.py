@@ -17,14 +17,15 @@ def on_step(session: Session, outcome: StepOutcome) -> None:
     closed = instance.status == "completed" and any(e["type"] == "instance_completed" for e in outcome.events)
     if instance.sandbox or not (closed or outcome.reopened):
         return
-    complaint = session.scalar(sa.select(Complaint).where(Complaint.instance_id == instance.id))
-    if complaint is None:
-        return
-    params = {"number": instance.business_key}
+    params: dict[str, str] = {"number": instance.business_key}
     if closed:
-        complaint.closure = outcome.process.closure_of(instance.end_element)
-        params["closure"] = complaint.closure
-    if complaint.first_receiver_id is not None:
-        notify(session, instance.company_id, {complaint.first_receiver_id} - {outcome.actor_id},
-               "closed" if closed else "reopened", instance_id=instance.id, params=params, now=outcome.now)
-
+        params["closure"] = outcome.process.closure_of(instance.end_element)
+        receiver = session.execute(sa.update(Complaint).where(Complaint.instance_id == instance.id)
+                                   .values(closure=params["closure"]).returning(Complaint.first_receiver_id)).first()
+    else:
+        receiver = session.execute(sa.select(Complaint.first_receiver_id)
+                                   .where(Complaint.instance_id == instance.id)).first()
+    told = {receiver.first_receiver_id} - {None, outcome.actor_id} if receiver is not None else set()
+    if told:  # a case that is no complaint has no row; whoever closed or reopened it knows
+        notify(session, instance.company_id, told, "closed" if closed else "reopened", instance_id=instance.id,
+               params=params, now=outcome.now)
