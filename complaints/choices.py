@@ -28,6 +28,16 @@ STATUSES: dict[str, str] = {
     "error": N_("Stopped by an error"),
 }
 
+# A complaint's status as its register shows and filters it: a closed case told apart by how its end event closes
+# it (complaints.models.CLOSED_AS); "completed" is a normal closure (结案).
+COMPLAINT_STATUSES: dict[str, str] = {
+    "running": N_("In progress"),
+    "completed": N_("Closed"),
+    "invalid": N_("Closed as invalid"),
+    "abnormal": N_("Closed abnormally"),
+    "error": N_("Stopped by an error"),
+}
+
 # Where the procedures keep a case's grade, the first one a case has winning: the grading table's `level` (the
 # standard and graded procedures; the standard one also asks an `urgency`), the A-E table's `complaint_class`
 # (graded), the `urgency` chosen when classifying (QP07). The e-commerce procedure does not grade.

@@ -9,6 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from db import Base, UTCDateTime, utcnow
 from engine.records import Instance
 
+CLOSED_AS = {"normal": "completed", "invalid": "invalid", "abnormal": "abnormal"}  # closure -> register status
+
 
 class Complaint(Base):
     __tablename__ = "complaints"
@@ -31,8 +33,19 @@ class Complaint(Base):
     customer_request: Mapped[str] = mapped_column(sa.Text, default="")
     registered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # Who received it first and owns it until it is closed (首问负责): whoever registered it.
+    first_receiver_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    # How its case closed (normal, invalid, abnormal: the end event's `closure`); None while it is not closed.
+    closure: Mapped[str | None] = mapped_column(sa.String(16), index=True)
 
     instance: Mapped[Instance] = relationship(lazy="joined")
+
+    @property
+    def status(self) -> str:
+        """What the register shows: running or error as the case is, a closed case by how it closed."""
+        if self.instance.status == "completed":
+            return CLOSED_AS.get(self.closure or "normal", "completed")
+        return self.instance.status
 
 
 class ComplaintCounter(Base):

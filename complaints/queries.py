@@ -7,16 +7,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, contains_eager
 
-from complaints.models import Complaint
+from complaints.models import CLOSED_AS, Complaint
 from complaints.sla import SlaClock, SlaPolicy
 from db import in_company
 from engine.errors import NotFound
-from engine.records import Instance, ProcessVersion
+from engine.records import Event, InboxTask, Instance, ProcessVersion
 
 PAGE_SIZE = 50
 
@@ -34,14 +35,38 @@ class Filters:
     category: str | None = None
 
 
-def complaint_list(session: Session, company_id: int, status: str | None = None, page: int = 1) -> list[Complaint]:
-    """Newest first, optionally only those with one instance status."""
+def complaint_list(session: Session, company_id: int, status: str | None = None, page: int = 1,
+                   mine_of: int | None = None) -> list[Complaint]:
+    """Newest first, optionally only those with one register status (COMPLAINT_STATUSES) and only the user
+    `mine_of`'s open ones."""
     query = (in_company(sa.select(Complaint), company_id, Complaint)
              .join(Instance, Instance.id == Complaint.instance_id)
              .order_by(Complaint.registered_at.desc(), Complaint.id.desc()))
-    if status:
-        query = query.where(Instance.status == status)
+    query = with_status(query, status)
+    if mine_of is not None:
+        query = mine(query, mine_of)
     return list(session.scalars(query.limit(PAGE_SIZE).offset((max(page, 1) - 1) * PAGE_SIZE)))
+
+
+def with_status(query: sa.Select[Any], status: str | None) -> sa.Select[Any]:
+    """Only the complaints the register shows with `status` (a key of COMPLAINT_STATUSES; None or another value
+    filters nothing): running or stopped by an error as their case is, closed ones by how they closed. `query`
+    joins Instance."""
+    closure = {value: key for key, value in CLOSED_AS.items()}.get(status or "")
+    if closure is not None:
+        return query.where(Instance.status == "completed", Complaint.closure == closure)
+    if status in ("running", "error"):
+        return query.where(Instance.status == status)
+    return query
+
+
+def mine(query: sa.Select[Any], user_id: int) -> sa.Select[Any]:
+    """Only the open complaints (not closed) the user received first (首问负责), holds a task of, or worked on
+    (completed one of its tasks). `query` joins Instance."""
+    holds = sa.select(InboxTask.instance_id).where(InboxTask.assignee_id == user_id)
+    worked = sa.select(Event.instance_id).where(Event.actor_id == user_id, Event.type == "task_completed")
+    return query.where(Instance.status != "completed", sa.or_(
+        Complaint.first_receiver_id == user_id, Complaint.instance_id.in_(holds), Complaint.instance_id.in_(worked)))
 
 
 def complaint_for_instance(session: Session, company_id: int, instance_id: int) -> Complaint:

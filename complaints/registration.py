@@ -37,13 +37,16 @@ def register(session: Session, engine: Engine, version: ProcessVersion, actor: A
 def register_with_view(session: Session, engine: Engine, version: ProcessVersion, actor: Actor,
                        values: dict[str, Any], tz: str) -> Registered:
     """`register`, also handing back the case view the start step built, for an answer built from it without
-    reading the case back and deserializing it again. The registering user is offered this procedure first next
-    time."""
+    reading the case back and deserializing it again. The registering user is its first receiver (首问负责) and
+    is offered this procedure first next time."""
     fields = {name: (values.get(name) or "") for name in FIELDS}
     number = next_number(session, actor.company_id, engine.clock(), tz)
     case = engine.start(session, version, actor, {**fields, "complaint_number": number}, business_key=number)
     complaint = Complaint(company_id=actor.company_id, instance_id=case.id, number=number,
-                          registered_by_id=actor.user_id, registered_at=case.created_at, **fields)
+                          registered_by_id=actor.user_id, first_receiver_id=actor.user_id,
+                          registered_at=case.created_at, **fields)
+    if case.status == "completed":  # ended in its start step, before the closure observer could see a complaint
+        complaint.closure = engine.compiled(version).closure_of(case.end_element)
     session.add(complaint)
     if actor.user_id is not None:
         session.execute(sa.update(User).where(User.id == actor.user_id).values(last_procedure=version.process_key))

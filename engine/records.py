@@ -160,7 +160,9 @@ class Event(Base):
     """
 
     __tablename__ = "events"
-    __table_args__ = (sa.UniqueConstraint("instance_id", "seq"),)
+    # the second finds the cases a person worked on (the register's "mine")
+    __table_args__ = (sa.UniqueConstraint("instance_id", "seq"),
+                      sa.Index("ix_events_actor_work", "actor_id", "type", "instance_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id"), index=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 import models  # noqa: F401 - registers every table on the metadata, so every mapper configures
 from accounts.directory import UserDirectory, company_calendar
-from complaints import reopen, sla
+from complaints import closures, reopen, sla
 from config import load_audit_keys
 from db import Database
 from engine import Engine
@@ -26,8 +26,10 @@ def build_database(config: Mapping[str, Any]) -> Database:
 
 
 def build_engine(config: Mapping[str, Any]) -> Engine:
-    """The engine with its observers in the order a step tells them: reopen notices, SLA clocks, new tasks."""
+    """The engine with its observers in the order a step tells them: reopen notices, closures (and the first
+    receiver's notices), SLA clocks, new tasks."""
     return Engine(Auditor(load_audit_keys(config), config["AUDIT_ANCHOR"]),
                   script_time_limit=config["SCRIPT_TIME_LIMIT"], script_memory_limit=config["SCRIPT_MEMORY_LIMIT"],
                   script_processes=config["SCRIPT_PROCESSES"], form_resolver=builtin_fields, directory=UserDirectory(),
-                  calendars=company_calendar, observers=(reopen.on_step, sla.on_step, tell_of_new_tasks))
+                  calendars=company_calendar, observers=(reopen.on_step, closures.on_step, sla.on_step,
+                                                        tell_of_new_tasks))

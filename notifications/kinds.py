@@ -23,7 +23,7 @@ Gettext = Callable[[str], str]  # a message in the reader's language
 class Kind:
     """`choice` names the kind on the preferences form; `subject` and `body` are written from the params
     number (the complaint number), task (a task's names by locale), clock (an SLA clock: a name marked for
-    translation, or names by locale)."""
+    translation, or names by locale), closure (how a case closed: normal, invalid, abnormal)."""
 
     choice: str
     subject: str
@@ -40,9 +40,15 @@ KINDS: dict[str, Kind] = {
                         N_("The deadline “%(clock)s” of complaint %(number)s is close.")),
     "sla_breached": Kind(N_("A deadline has passed"), N_("Deadline missed: %(clock)s · %(number)s"),
                          N_("The deadline “%(clock)s” of complaint %(number)s has passed.")),
-    "reopened": Kind(N_("A complaint I worked on is reopened"), N_("Complaint %(number)s reopened"),
+    "reopened": Kind(N_("A complaint I worked on or received first is reopened"),
+                     N_("Complaint %(number)s reopened"),
                      N_("Complaint %(number)s was sent back by the customer and is being handled again.")),
+    "closed": Kind(N_("A complaint I received first is closed"), N_("Complaint %(number)s closed: %(closure)s"),
+                   N_("Complaint %(number)s, which you received first, is closed: %(closure)s.")),
 }
+# How a case closed (the end event's `closure`), as the "closed" notification says it.
+CLOSURES: dict[str, str] = {"normal": N_("Closed"), "invalid": N_("Closed as invalid"),
+                            "abnormal": N_("Closed abnormally")}
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,8 @@ def render(kind: str, params: dict[str, Any], locale: str, zone: str, gettext: G
     """The notification's texts through `gettext`, the catalog of the language `locale` names (which also picks
     the names and date formats)."""
     values = {"number": params.get("number", ""), "task": _name(params.get("task"), locale, gettext),
-              "clock": _name(params.get("clock"), locale, gettext)}
+              "clock": _name(params.get("clock"), locale, gettext),
+              "closure": gettext(CLOSURES.get(params.get("closure") or "normal", CLOSURES["normal"]))}
     details = []
     if params.get("due_at"):
         details.append(gettext(N_("Due: %(due)s")) % {"due": when(params["due_at"], locale, zone)})

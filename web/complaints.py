@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from accounts.directory import company_calendar, names_by_id
 from complaints import queries as complaint_queries, sla
-from complaints.choices import CATEGORIES, CHANNELS, STATUSES
+from complaints.choices import CATEGORIES, CHANNELS, COMPLAINT_STATUSES
 from complaints.registration import FIELDS, register
 from engine import queries
 from engine.errors import EngineError, NotFound
@@ -42,11 +42,14 @@ bp = Blueprint("complaints", __name__, url_prefix="/complaints")
 @bp.get("/")
 @login_required
 def index():
-    status = request.args.get("status") if request.args.get("status") in STATUSES else None
+    status = request.args.get("status") if request.args.get("status") in COMPLAINT_STATUSES else None
+    mine = request.args.get("mine") == "1"
     page = int_arg(request.args, "page", 1, low=1)
-    complaints = complaint_queries.complaint_list(db(), current_user.company_id, status, page)
-    return render_template("complaints/index.html", complaints=complaints, status=status, page=page,
-                           statuses=STATUSES, channels=CHANNELS, categories=CATEGORIES)
+    complaints = complaint_queries.complaint_list(db(), current_user.company_id, status, page,
+                                                  mine_of=current_user.id if mine else None)
+    people = names_by_id(db(), {c.first_receiver_id for c in complaints})
+    return render_template("complaints/index.html", complaints=complaints, status=status, mine=mine, page=page,
+                           statuses=COMPLAINT_STATUSES, channels=CHANNELS, categories=CATEGORIES, people=people)
 
 
 def _procedures() -> dict[str, tuple[ProcessVersion, str]]:
@@ -102,12 +105,13 @@ def show(instance_id: int):
     history = queries.events(db(), instance_id, current_user.company_id)
     clocks = sla.clocks_of(db(), [instance_id]).get(instance_id, [])
     people = names_by_id(db(), {e.actor_id for e in history} | {t.assignee_id for t in view.tasks}
-                         | {complaint.registered_by_id} | {c.acknowledged_by_id for c in clocks})
+                         | {complaint.registered_by_id, complaint.first_receiver_id}
+                         | {c.acknowledged_by_id for c in clocks})
     return render_template("complaints/show.html", complaint=complaint, view=view, history=history, clocks=clocks,
                            now=engine().clock(), calendar=company_calendar(db(), current_user.company_id),
                            grade_label=grade_label, category_label=category_label,
                            people=people, chosen=chosen_people(history), channels=CHANNELS, categories=CATEGORIES,
-                           statuses=STATUSES,
+                           statuses=COMPLAINT_STATUSES,
                            locale=locale_code(), version=complaint.instance.version, can_act_on=can_act_on,
                            action_form=ActionForm(), views=view_log(instance_id))
 

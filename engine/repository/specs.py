@@ -32,6 +32,8 @@ BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 FIELD_TYPES = ("string", "long", "boolean", "date", "enum")
 _FORM_KEY = f"{{{CAMUNDA_MODEL_NS}}}formKey"
 PEOPLE_CHOICES = ("users", "groups")  # a string field whose value is one of the company's users (e-mail) or groups
+# How an end event closes a complaint (its `closure` property); an end event that says none closes it normally.
+CLOSURES = ("normal", "invalid", "abnormal")
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -194,6 +196,11 @@ class CompiledProcess:
     element_names: dict[str, dict[str, str]]
     lanes: frozenset[str] = frozenset()
     decision_refs: dict[str, str] = field(default_factory=dict)  # business rule task id -> decision key
+    closures: dict[str, str] = field(default_factory=dict)  # end event id -> its `closure` property, when it has one
+
+    def closure_of(self, end_element: str | None) -> str:
+        """How a case that ended at `end_element` was closed: the end event's `closure`, else normally."""
+        return self.closures.get(end_element or "", "normal")
 
     @cached_property  # the process is shared and read-only: compute once, not per task view
     def group_labels(self) -> dict[str, dict[str, str]]:
@@ -290,6 +297,13 @@ def _decision_refs(tree: etree._ElementTree) -> dict[str, str]:
             for node in tree.iter(f"{{{BPMN_NS}}}businessRuleTask")}
 
 
+def _closures(tree: etree._ElementTree) -> dict[str, str]:
+    """Each end event's `closure` property (normal, invalid, abnormal); other values are left out (normal)."""
+    found = {node.get("id"): _properties(node).get("closure", "").strip().lower()
+             for node in tree.iter(f"{{{BPMN_NS}}}endEvent")}
+    return {element_id: kind for element_id, kind in found.items() if kind in CLOSURES}
+
+
 def compile_process(tree: etree._ElementTree, digest: str, filename: str = "diagram.bpmn",
                     decisions: Sequence[etree._ElementTree] | None = None) -> CompiledProcess:
     """Parse an already safely-loaded diagram; raises SpiffWorkflow's ValidationException on errors.
@@ -312,7 +326,7 @@ def compile_process(tree: etree._ElementTree, digest: str, filename: str = "diag
         key=key, name=spec.description or key, content_hash=digest, spec=spec,
         subprocess_specs=subprocess_specs, tasks=tasks, flows=_flows(tree), element_names=_element_names(tree),
         lanes=frozenset(lane.get("id") for lane in tree.iter(f"{{{BPMN_NS}}}lane")),
-        decision_refs=_decision_refs(tree),
+        decision_refs=_decision_refs(tree), closures=_closures(tree),
     )
 
 

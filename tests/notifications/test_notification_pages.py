@@ -111,7 +111,8 @@ def test_mark_all_read_marks_only_mine(database, acme, login):
 def test_e_mail_settings_are_saved_and_shown_again(database, acme, login):
     browser = english(login, acme.email("service"))
     form = page(browser.get("/account/notifications"))
-    assert checked(form, "mailed") == ["task_assigned", "task_offered", "sla_warning", "sla_breached", "reopened"]
+    assert checked(form, "mailed") == ["task_assigned", "task_offered", "sla_warning", "sla_breached", "reopened",
+                                       "closed"]
     assert checked(form, "digest") == []
     assert "A deadline has passed" in form
     response = browser.post("/account/notifications", {"mailed": ["task_assigned", "sla_breached"], "digest": "y"},
@@ -119,7 +120,7 @@ def test_e_mail_settings_are_saved_and_shown_again(database, acme, login):
     assert response.status_code == 303
     with database.session() as s:
         prefs = s.get(NotificationPreferences, acme.users["service"].id)
-        assert (prefs.muted, prefs.digest) == (["reopened", "sla_warning", "task_offered"], True)
+        assert (prefs.muted, prefs.digest) == (["closed", "reopened", "sla_warning", "task_offered"], True)
         assert prefs.digest_sent_on is not None  # the first digest comes at the next 08:00, not at once
     shown = page(browser.get("/account/notifications"))
     assert checked(shown, "mailed") == ["task_assigned", "sla_breached"] and checked(shown, "digest") == ["y"]

@@ -81,7 +81,9 @@ PAGES = [
     ("POST", "/account/tokens/{token}/revoke"),
 ]
 PAGE_LISTS = ["/", "/?scope=mine", "/?scope=groups", "/complaints/", "/complaints/?status=running",
-              "/complaints/?status=error", "/admin/errors", "/procedures/", "/decisions/",
+              "/complaints/?status=error", "/complaints/?status=completed", "/complaints/?status=invalid",
+              "/complaints/?status=abnormal", "/complaints/?mine=1", "/complaints/?mine=1&status=running",
+              "/admin/errors", "/procedures/", "/decisions/",
               "/audit/", "/audit/?status=running&grade=level:4", "/admin/calendars/", "/admin/calendars/new",
               "/notifications", "/account/notifications", "/sla/", "/sla/new", "/?sort=due&overdue=1", "/account/"]
 API = [
