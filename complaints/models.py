@@ -12,7 +12,11 @@ from engine.records import Instance
 
 class Complaint(Base):
     __tablename__ = "complaints"
-    __table_args__ = (sa.UniqueConstraint("company_id", "number"),)
+    __table_args__ = (
+        sa.UniqueConstraint("company_id", "number"),
+        # The register's order and its keyset pages: one company's complaints, newest first, id breaking ties.
+        sa.Index("ix_complaints_company_registered", "company_id", "registered_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id"), index=True)
@@ -43,3 +47,62 @@ class ComplaintCounter(Base):
     company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id"), primary_key=True)
     period: Mapped[str] = mapped_column(sa.String(6), primary_key=True)
     last: Mapped[int] = mapped_column(default=0)
+
+
+# The register's search, kept by the database itself and so outside the models (autogenerate leaves objects named
+# SEARCH_PREFIX... alone): on PostgreSQL a pg_trgm GIN index over the searched columns joined by spaces, which
+# `ILIKE '%q%'` on that same expression uses; on SQLite an FTS5 table with the trigram tokenizer over the same
+# columns (external content: it holds only the index), kept in step by triggers.
+SEARCH_PREFIX = "complaints_search"
+SEARCHED = ("number", "customer_name", "contact_person", "contact", "product", "specification", "contract_number",
+            "work_number", "content")
+SEARCH_EXPRESSION = " || ' ' || ".join(f"complaints.{column}" for column in SEARCHED)
+
+
+def _sqlite_values(row: str) -> str:
+    return ", ".join(f"{row}.{column}" for column in SEARCHED)
+
+
+_COLUMNS = ", ".join(SEARCHED)
+SEARCH_DDL: dict[str, tuple[str, ...]] = {
+    "postgresql": (
+        "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+        f"CREATE INDEX IF NOT EXISTS {SEARCH_PREFIX}_trgm ON complaints USING gin (({SEARCH_EXPRESSION}) gin_trgm_ops)",
+    ),
+    "sqlite": (
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {SEARCH_PREFIX} USING fts5({_COLUMNS}, content='complaints', "
+        "content_rowid='id', tokenize='trigram')",
+        f"CREATE TRIGGER IF NOT EXISTS {SEARCH_PREFIX}_insert AFTER INSERT ON complaints BEGIN "
+        f"INSERT INTO {SEARCH_PREFIX}(rowid, {_COLUMNS}) VALUES (new.id, {_sqlite_values('new')}); END",
+        f"CREATE TRIGGER IF NOT EXISTS {SEARCH_PREFIX}_delete AFTER DELETE ON complaints BEGIN "
+        f"INSERT INTO {SEARCH_PREFIX}({SEARCH_PREFIX}, rowid, {_COLUMNS}) VALUES ('delete', old.id, "
+        f"{_sqlite_values('old')}); END",
+        f"CREATE TRIGGER IF NOT EXISTS {SEARCH_PREFIX}_update AFTER UPDATE ON complaints BEGIN "
+        f"INSERT INTO {SEARCH_PREFIX}({SEARCH_PREFIX}, rowid, {_COLUMNS}) VALUES ('delete', old.id, "
+        f"{_sqlite_values('old')}); "
+        f"INSERT INTO {SEARCH_PREFIX}(rowid, {_COLUMNS}) VALUES (new.id, {_sqlite_values('new')}); END",
+        f"INSERT INTO {SEARCH_PREFIX}({SEARCH_PREFIX}) VALUES ('rebuild')",  # rows already there (migrations)
+    ),
+}
+SEARCH_DROP: dict[str, tuple[str, ...]] = {
+    "postgresql": (f"DROP INDEX IF EXISTS {SEARCH_PREFIX}_trgm",),
+    "sqlite": (*(f"DROP TRIGGER IF EXISTS {SEARCH_PREFIX}_{kind}" for kind in ("insert", "delete", "update")),
+               f"DROP TABLE IF EXISTS {SEARCH_PREFIX}"),
+}
+
+
+def modelled(name: str | None, type_: str, parent_names: object) -> bool:
+    """Whether Alembic's autogenerate should compare a database object with the models: not the search's."""
+    return not (name or "").startswith(SEARCH_PREFIX)
+
+
+def _install_search(table: sa.Table) -> None:
+    """Install the search whenever create_all makes the table (migration 0010 installs it itself)."""
+    for when, statements in (("after_create", SEARCH_DDL), ("before_drop", SEARCH_DROP)):
+        for dialect, ddl in statements.items():
+            for statement in ddl:
+                sa.event.listen(table, when, sa.DDL(statement).execute_if(  # type: ignore[no-untyped-call]
+                    dialect=dialect))
+
+
+_install_search(Complaint.__table__)

@@ -2,8 +2,21 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -20,6 +33,7 @@ from forms.actions import ActionForm
 from forms.builder import form_labels
 from forms.registration import NewComplaintForm
 from forms.sla import category_label, grade_label
+from web import register_export
 from web.context import (
     STANDARD_PROCESS,
     actor,
@@ -34,19 +48,76 @@ from web.context import (
 )
 from web.errors import describe
 from web.i18n import locale_code
-from web.inputs import int_arg
 
 bp = Blueprint("complaints", __name__, url_prefix="/complaints")
+
+
+SEARCH_MAX = 100  # characters of a search: more is no one's search
+
+
+def _filters() -> tuple[str | None, str | None]:
+    """The register's search and status tab from the query string, as the page, its next-page link and the
+    exports read them: an unknown status is no filter, a search is trimmed to SEARCH_MAX characters."""
+    status = request.args.get("status") if request.args.get("status") in STATUSES else None
+    q = (request.args.get("q") or "").strip()[:SEARCH_MAX] or None
+    return q, status
 
 
 @bp.get("/")
 @login_required
 def index():
-    status = request.args.get("status") if request.args.get("status") in STATUSES else None
-    page = int_arg(request.args, "page", 1, low=1)
-    complaints = complaint_queries.complaint_list(db(), current_user.company_id, status, page)
-    return render_template("complaints/index.html", complaints=complaints, status=status, page=page,
+    q, status = _filters()
+    after = complaint_queries.Cursor.decode(request.args.get("after"))
+    page = complaint_queries.complaint_page(db(), current_user.company_id, q, status, after)
+    return render_template("complaints/index.html", complaints=page.complaints, status=status, q=q,
+                           next_cursor=page.next.encode() if page.next else None, after=after,
                            statuses=STATUSES, channels=CHANNELS, categories=CATEGORIES)
+
+
+def _too_many(q: str | None, status: str | None) -> Response | None:
+    """Back to the register with a request to narrow the filters when they match more than EXPORT_MAX_ROWS."""
+    limit = current_app.config["EXPORT_MAX_ROWS"]
+    if complaint_queries.count_matching(db(), current_user.company_id, q, status, limit) <= limit:
+        return None
+    flash(_("These filters match more than %(limit)s complaints, more than one export may hold. Narrow the search "
+            "or choose a status, then export again.", limit=f"{limit:,}"), "error")
+    return redirect(url_for("complaints.index", q=q, status=status), 303)
+
+
+def _export_rows(q: str | None, status: str | None):
+    company = current_user.company
+    people = complaint_queries.registrars(db(), company.id)
+    found = complaint_queries.register_rows(db(), company.id, q, status)
+    return register_export.rows(found, company.timezone, people, STATUSES)
+
+
+def _file_name(extension: str) -> str:
+    return f"complaints-{engine().clock().astimezone(ZoneInfo(current_user.company.timezone)):%Y%m%d-%H%M}.{extension}"
+
+
+@bp.get("/export.xlsx")
+@login_required
+def export_xlsx():
+    q, status = _filters()
+    refused = _too_many(q, status)
+    if refused is not None:
+        return refused
+    title = _("Customer complaint list (QP0701) — %(company)s", company=current_user.company.name)
+    workbook = register_export.write_xlsx(_export_rows(q, status), title)
+    return send_file(workbook, as_attachment=True, download_name=_file_name("xlsx"),
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.get("/export.csv")
+@login_required
+def export_csv():
+    q, status = _filters()
+    refused = _too_many(q, status)
+    if refused is not None:
+        return refused
+    lines = stream_with_context(register_export.csv_lines(_export_rows(q, status)))
+    return Response(lines, mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f"attachment; filename={_file_name('csv')}"})
 
 
 def _procedures() -> dict[str, tuple[ProcessVersion, str]]:
