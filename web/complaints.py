@@ -14,7 +14,6 @@ from flask import (
     render_template,
     request,
     send_file,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -115,9 +114,8 @@ def export_csv():
     refused = _too_many(q, status)
     if refused is not None:
         return refused
-    lines = stream_with_context(register_export.csv_lines(_export_rows(q, status)))
-    return Response(lines, mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f"attachment; filename={_file_name('csv')}"})
+    table = register_export.write_csv(_export_rows(q, status))
+    return send_file(table, as_attachment=True, download_name=_file_name("csv"), mimetype="text/csv; charset=utf-8")
 
 
 def _procedures() -> dict[str, tuple[ProcessVersion, str]]:

@@ -1,10 +1,10 @@
 """The register sent to Excel or CSV: the rows the register's filters match, written as they are read.
 
-Excel: openpyxl's write-only workbook (each sheet streams to a temporary file, the workbook is zipped from them), so
-an export of 100,000 rows holds one chunk of rows in memory. Sheet 1 is form QP0701's layout (客户投诉一览表: NO,
-date, customer name, complaint content, reporting department, remarks); sheet 2 has every column of the register.
-Headers are in the user's language, times on the company's clock. Text a spreadsheet would run as a formula is
-written as text."""
+Both go to a temporary file first and are then sent, so memory holds one chunk of rows whatever the size. Excel:
+openpyxl's write-only workbook (each sheet streams to a temporary file, the workbook is zipped from them). Sheet 1
+is form QP0701's layout (客户投诉一览表: NO, date, customer name, complaint content, reporting department,
+remarks); sheet 2 has every column of the register. Headers are in the user's language, times on the company's
+clock. Text a spreadsheet would run as a formula is written as text."""
 from __future__ import annotations
 
 import csv
@@ -118,17 +118,16 @@ def _csv_text(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def csv_lines(found: Iterable[Row], chunk: int = 500) -> Iterator[str]:
-    """Every column of the register, a chunk of lines at a time, after a byte-order mark (Excel then reads UTF-8)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    buffer.write("\ufeff")
+def write_csv(found: Iterable[Row]) -> IO[bytes]:
+    """Every column of the register in a temporary file, rewound, after a byte-order mark (Excel then reads the
+    UTF-8); written before it is sent, so that the response needs no database or request once it streams."""
+    output = tempfile.TemporaryFile()  # noqa: SIM115 - handed to send_file, which closes it once sent
+    text = io.TextIOWrapper(output, encoding="utf-8-sig", newline="", write_through=True)
+    writer = csv.writer(text)
     writer.writerow(column_headers())
-    for count, row in enumerate(found, 1):
+    for row in found:
         writer.writerow([_csv_text(v) for v in row.columns()])
-        if count % chunk == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
-
+    text.flush()
+    text.detach()
+    output.seek(0)
+    return output
