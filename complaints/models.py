@@ -64,26 +64,20 @@ def _sqlite_values(row: str) -> str:
 
 
 _COLUMNS = ", ".join(SEARCHED)
-SEARCH_DDL: dict[str, tuple[str, ...]] = {
-    "postgresql": (
-        "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-        f"CREATE INDEX IF NOT EXISTS {SEARCH_PREFIX}_trgm ON complaints USING gin (({SEARCH_EXPRESSION}) gin_trgm_ops)",
-    ),
-    "sqlite": (
-        f"CREATE VIRTUAL TABLE IF NOT EXISTS {SEARCH_PREFIX} USING fts5({_COLUMNS}, content='complaints', "
-        "content_rowid='id', tokenize='trigram')",
-        f"CREATE TRIGGER IF NOT EXISTS {SEARCH_PREFIX}_insert AFTER INSERT ON complaints BEGIN "
-        f"INSERT INTO {SEARCH_PREFIX}(rowid, {_COLUMNS}) VALUES (new.id, {_sqlite_values('new')}); END",
-        f"CREATE TRIGGER IF NOT EXISTS {SEARCH_PREFIX}_delete AFTER DELETE ON complaints BEGIN "
-        f"INSERT INTO {SEARCH_PREFIX}({SEARCH_PREFIX}, rowid, {_COLUMNS}) VALUES ('delete', old.id, "
-        f"{_sqlite_values('old')}); END",
-        f"CREATE TRIGGER IF NOT EXISTS {SEARCH_PREFIX}_update AFTER UPDATE ON complaints BEGIN "
-        f"INSERT INTO {SEARCH_PREFIX}({SEARCH_PREFIX}, rowid, {_COLUMNS}) VALUES ('delete', old.id, "
-        f"{_sqlite_values('old')}); "
-        f"INSERT INTO {SEARCH_PREFIX}(rowid, {_COLUMNS}) VALUES (new.id, {_sqlite_values('new')}); END",
-        f"INSERT INTO {SEARCH_PREFIX}({SEARCH_PREFIX}) VALUES ('rebuild')",  # rows already there (migrations)
-    ),
-}
+SQLITE_SEARCH = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {SEARCH_PREFIX} USING fts5({_COLUMNS}, content='complaints', "
+    "content_rowid='id', tokenize='trigram')",
+    f"CREATE TRIGGER IF NOT EXISTS {SEARCH_PREFIX}_insert AFTER INSERT ON complaints BEGIN "
+    f"INSERT INTO {SEARCH_PREFIX}(rowid, {_COLUMNS}) VALUES (new.id, {_sqlite_values('new')}); END",
+    f"CREATE TRIGGER IF NOT EXISTS {SEARCH_PREFIX}_delete AFTER DELETE ON complaints BEGIN "
+    f"INSERT INTO {SEARCH_PREFIX}({SEARCH_PREFIX}, rowid, {_COLUMNS}) VALUES ('delete', old.id, "
+    f"{_sqlite_values('old')}); END",
+    f"CREATE TRIGGER IF NOT EXISTS {SEARCH_PREFIX}_update AFTER UPDATE ON complaints BEGIN "
+    f"INSERT INTO {SEARCH_PREFIX}({SEARCH_PREFIX}, rowid, {_COLUMNS}) VALUES ('delete', old.id, "
+    f"{_sqlite_values('old')}); "
+    f"INSERT INTO {SEARCH_PREFIX}(rowid, {_COLUMNS}) VALUES (new.id, {_sqlite_values('new')}); END",
+    f"INSERT INTO {SEARCH_PREFIX}({SEARCH_PREFIX}) VALUES ('rebuild')",  # the rows already there (migrations)
+)
 SEARCH_DROP: dict[str, tuple[str, ...]] = {
     "postgresql": (f"DROP INDEX IF EXISTS {SEARCH_PREFIX}_trgm",),
     "sqlite": (*(f"DROP TRIGGER IF EXISTS {SEARCH_PREFIX}_{kind}" for kind in ("insert", "delete", "update")),
@@ -91,18 +85,38 @@ SEARCH_DROP: dict[str, tuple[str, ...]] = {
 }
 
 
+def install_search(connection: sa.Connection) -> None:
+    """Build the search on the complaints table (create_all and migration 0010 both call this). On PostgreSQL the
+    operator class is named in the schema the pg_trgm extension lives in, which need not be on the search path."""
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        for statement in SQLITE_SEARCH:
+            connection.exec_driver_sql(statement)
+    elif dialect == "postgresql":
+        connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        schema = connection.exec_driver_sql(
+            "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'").scalar_one()
+        connection.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {SEARCH_PREFIX}_trgm ON complaints "
+                                   f"USING gin (({SEARCH_EXPRESSION}) {schema}.gin_trgm_ops)")
+
+
+def drop_search(connection: sa.Connection) -> None:
+    for statement in SEARCH_DROP.get(connection.dialect.name, ()):
+        connection.exec_driver_sql(statement)
+
+
 def modelled(name: str | None, type_: str, parent_names: object) -> bool:
     """Whether Alembic's autogenerate should compare a database object with the models: not the search's."""
     return not (name or "").startswith(SEARCH_PREFIX)
 
 
-def _install_search(table: sa.Table) -> None:
-    """Install the search whenever create_all makes the table (migration 0010 installs it itself)."""
-    for when, statements in (("after_create", SEARCH_DDL), ("before_drop", SEARCH_DROP)):
-        for dialect, ddl in statements.items():
-            for statement in ddl:
-                sa.event.listen(table, when, sa.DDL(statement).execute_if(  # type: ignore[no-untyped-call]
-                    dialect=dialect))
+def _on_create(target: sa.Table, connection: sa.Connection, **kw: object) -> None:
+    install_search(connection)
 
 
-_install_search(Complaint.__table__)
+def _on_drop(target: sa.Table, connection: sa.Connection, **kw: object) -> None:
+    drop_search(connection)
+
+
+sa.event.listen(Complaint.__table__, "after_create", _on_create)  # migration 0010 installs it itself
+sa.event.listen(Complaint.__table__, "before_drop", _on_drop)
