@@ -46,6 +46,7 @@ TAILS = ["，要求退换货。", "，请尽快处理。", "，影响生产进�
 # Search terms by kind: what a customer-service clerk types.
 SEARCHES = {
     "2 Chinese characters (漏液)": "漏液",
+    "2 Chinese characters, rare (争议)": "争议",  # no trigram to look up: PostgreSQL reads every row
     "5 Chinese characters (运输后漏液)": "运输后漏液",
     "customer, partial (明达涂料)": "明达涂料",
     "contract number (HT-2024-0042)": "HT-2024-0042",
