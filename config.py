@@ -28,6 +28,7 @@ class Config:
     PERMANENT_SESSION_LIFETIME = SESSION_IDLE_TIMEOUT  # the browser forgets the cookie as well
     WTF_CSRF_TIME_LIMIT = 12 * 3600
     MAX_CONTENT_LENGTH = 4 * 1024 * 1024
+    EXPORT_MAX_ROWS = int(os.environ.get("KESU_EXPORT_MAX_ROWS", "200000"))  # the register's exports; more: narrow
     JSON_MAX_DEPTH = int(os.environ.get("KESU_JSON_MAX_DEPTH", "64"))  # deeper request bodies are refused (400)
     BABEL_DEFAULT_LOCALE = "zh_Hans"
     BABEL_DEFAULT_TIMEZONE = "UTC"

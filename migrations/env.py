@@ -12,8 +12,11 @@ if config.config_file_name:
     fileConfig(config.config_file_name)
 logger = logging.getLogger("alembic.env")
 
+from complaints.models import modelled  # noqa: E402 - the search the database keeps is not in the models
+
 database = current_app.extensions["migrate"].db
-OPTIONS = {"target_metadata": database.metadata, "compare_type": True, "render_as_batch": True}
+OPTIONS = {"target_metadata": database.metadata, "compare_type": True, "render_as_batch": True,
+           "include_name": modelled}
 
 
 def run_migrations_offline() -> None:

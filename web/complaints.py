@@ -1,9 +1,21 @@
 """Complaints: register one, list them, and one complaint's page with its tasks and history."""
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -20,6 +32,7 @@ from forms.actions import ActionForm
 from forms.builder import form_labels
 from forms.registration import NewComplaintForm
 from forms.sla import category_label, grade_label
+from web import register_export
 from web.context import (
     STANDARD_PROCESS,
     actor,
@@ -34,22 +47,92 @@ from web.context import (
 )
 from web.errors import describe
 from web.i18n import locale_code
-from web.inputs import int_arg
 
 bp = Blueprint("complaints", __name__, url_prefix="/complaints")
+
+
+SEARCH_MAX = 100  # characters of a search: more is no one's search
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The register's search, status tab and "mine" from the query string, as the page, its links and the exports
+    read them: an unknown status is no filter, a search is trimmed to SEARCH_MAX characters."""
+
+    q: str | None
+    status: str | None
+    mine_of: int | None  # the signed-in user, when only their open complaints are wanted
+
+    @classmethod
+    def read(cls) -> Filters:
+        status = request.args.get("status")
+        q = (request.args.get("q") or "").strip()[:SEARCH_MAX] or None
+        return cls(q, status if status in COMPLAINT_STATUSES else None,
+                   current_user.id if request.args.get("mine") == "1" else None)
+
+    def query(self) -> dict[str, str | None]:
+        """The same filters as URL arguments, for a redirect back to the register."""
+        return {"q": self.q, "status": self.status, "mine": "1" if self.mine_of else None}
 
 
 @bp.get("/")
 @login_required
 def index():
-    status = request.args.get("status") if request.args.get("status") in COMPLAINT_STATUSES else None
-    mine = request.args.get("mine") == "1"
-    page = int_arg(request.args, "page", 1, low=1)
-    complaints = complaint_queries.complaint_list(db(), current_user.company_id, status, page,
-                                                  mine_of=current_user.id if mine else None)
-    people = names_by_id(db(), {c.first_receiver_id for c in complaints})
-    return render_template("complaints/index.html", complaints=complaints, status=status, mine=mine, page=page,
-                           statuses=COMPLAINT_STATUSES, channels=CHANNELS, categories=CATEGORIES, people=people)
+    found = Filters.read()
+    after = complaint_queries.Cursor.decode(request.args.get("after"))
+    page = complaint_queries.complaint_page(db(), current_user.company_id, found.q, found.status, after,
+                                            mine_of=found.mine_of)
+    people = names_by_id(db(), {c.first_receiver_id for c in page.complaints})
+    return render_template("complaints/index.html", complaints=page.complaints, status=found.status, q=found.q,
+                           mine=found.mine_of is not None, next_cursor=page.next.encode() if page.next else None,
+                           after=after, statuses=COMPLAINT_STATUSES, channels=CHANNELS, categories=CATEGORIES,
+                           people=people)
+
+
+def _too_many(found: Filters) -> Response | None:
+    """Back to the register with a request to narrow the filters when they match more than EXPORT_MAX_ROWS."""
+    limit = current_app.config["EXPORT_MAX_ROWS"]
+    if complaint_queries.count_matching(db(), current_user.company_id, found.q, found.status, limit,
+                                        found.mine_of) <= limit:
+        return None
+    flash(_("These filters match more than %(limit)s complaints, more than one export may hold. Narrow the search "
+            "or choose a status, then export again.", limit=f"{limit:,}"), "error")
+    return redirect(url_for("complaints.index", **found.query()), 303)
+
+
+def _export_rows(found: Filters):
+    company = current_user.company
+    people = complaint_queries.registrars(db(), company.id)
+    rows = complaint_queries.register_rows(db(), company.id, found.q, found.status, found.mine_of)
+    return register_export.rows(rows, company.timezone, people)
+
+
+def _file_name(extension: str) -> str:
+    return f"complaints-{engine().clock().astimezone(ZoneInfo(current_user.company.timezone)):%Y%m%d-%H%M}.{extension}"
+
+
+@bp.get("/export.xlsx")
+@login_required
+def export_xlsx():
+    found = Filters.read()
+    refused = _too_many(found)
+    if refused is not None:
+        return refused
+    title = _("Customer complaint list (QP0701) — %(company)s", company=current_user.company.name)
+    workbook = register_export.write_xlsx(_export_rows(found), title)
+    return send_file(workbook, as_attachment=True, download_name=_file_name("xlsx"),
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.get("/export.csv")
+@login_required
+def export_csv():
+    found = Filters.read()
+    refused = _too_many(found)
+    if refused is not None:
+        return refused
+    table = register_export.write_csv(_export_rows(found))
+    return send_file(table, as_attachment=True, download_name=_file_name("csv"), mimetype="text/csv; charset=utf-8")
 
 
 def _procedures() -> dict[str, tuple[ProcessVersion, str]]:

@@ -1,16 +1,18 @@
 """Company isolation: a user of `rival` can neither see nor touch anything of `acme`, on any page or API endpoint.
 
-Each endpoint is one line in PAGES, PAGE_LISTS, API or API_LISTS; a guard test fails when the app gains an
+Each endpoint is one line in PAGES, PAGE_LISTS, WORKBOOKS, API or API_LISTS; a guard test fails when the app gains an
 endpoint that none of these lists covers.
 """
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from openpyxl import load_workbook
 
 from accounts.models import ApiToken, Company as CompanyRow, User, UserSession
 from accounts.provisioning import create_user
@@ -85,7 +87,10 @@ PAGE_LISTS = ["/", "/?scope=mine", "/?scope=groups", "/complaints/", "/complaint
               "/complaints/?status=abnormal", "/complaints/?mine=1", "/complaints/?mine=1&status=running",
               "/admin/errors", "/procedures/", "/decisions/",
               "/audit/", "/audit/?status=running&grade=level:4", "/admin/calendars/", "/admin/calendars/new",
-              "/notifications", "/account/notifications", "/sla/", "/sla/new", "/?sort=due&overdue=1", "/account/"]
+              "/notifications", "/account/notifications", "/sla/", "/sla/new", "/?sort=due&overdue=1", "/account/",
+              "/complaints/?q=%E7%8B%AC%E6%9C%89", "/complaints/export.csv",  # ?q=独有, in acme's customer
+              "/complaints/export.csv?q=%E7%8B%AC%E6%9C%89"]
+WORKBOOKS = ["/complaints/export.xlsx", "/complaints/export.xlsx?q=%E7%8B%AC%E6%9C%89"]  # zipped: read cell by cell
 API = [
     ("GET", "/instances/{instance}"),
     ("GET", "/instances/{instance}/events"),
@@ -248,6 +253,17 @@ def test_rival_lists_never_show_acme_items(acme_ids, intruder, login, path):
     assert leaks(response.get_data(as_text=True), acme_ids) == []
 
 
+@pytest.mark.parametrize("path", WORKBOOKS)
+def test_rival_workbooks_never_hold_acme_items(acme_ids, intruder, login, path):
+    response = login(intruder).get(path)
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(response.data), read_only=True)
+    cells = "\n".join(str(value) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)
+                      for value in row if value is not None)
+    assert RIVAL_CUSTOMER in cells or "?q=" in path  # the control: the rival's own complaint is there
+    assert leaks(cells, acme_ids) == []
+
+
 def test_rival_lists_show_rival_own_items(acme_ids, intruder, login):
     """The control for the list test: the same pages do list the rival's own complaint and task."""
     browser = login(intruder)
@@ -330,7 +346,7 @@ def test_every_endpoint_with_company_data_is_in_an_isolation_list(app):
               "decision": "d", "calendar": 1, "notification": 1, "policy": 1, "clock": 1, "session": 1, "token": 1}
     adapter = app.url_map.bind("localhost")
     covered = {adapter.match(path.format(**sample), method=method)[0] for method, path in PAGES}
-    covered |= {adapter.match(path.split("?")[0], method="GET")[0] for path in PAGE_LISTS}
+    covered |= {adapter.match(path.split("?")[0], method="GET")[0] for path in PAGE_LISTS + WORKBOOKS}
     covered |= {adapter.match("/api/v1" + path.format(**sample), method=method)[0] for method, path in API}
     covered |= {adapter.match("/api/v1" + path.split("?")[0], method="GET")[0] for path in API_LISTS}
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
