@@ -14,6 +14,8 @@ from accounts import permissions, tokens
 from accounts.directory import actor_for, names_by_id
 from accounts.provisioning import authenticate
 from accounts.queries import group_names
+from complaints import queries as complaint_queries
+from complaints.models import Complaint
 from complaints.registration import FIELDS, register_with_view
 from db import utcnow
 from engine import queries
@@ -26,8 +28,11 @@ from forms.builder import field_message, submitted_values, task_form_class
 from forms.registration import RegistrationForm
 from web import throttle
 from web.api_schemas import (
+    ComplaintPage,
+    ComplaintsQuery,
     DataBody,
     Event,
+    ExportQuery,
     Instance,
     Procedure,
     Published,
@@ -38,6 +43,7 @@ from web.api_schemas import (
     TokenIssued,
     TokenRequest,
 )
+from web.complaints import Filters, export_file, export_refused
 from web.context import db, engine, perform
 from web.errors import engine_error_status, error_json
 from web.openapi import check_answer, contract, document, error_codes
@@ -341,3 +347,46 @@ def events(instance_id: int):
     return jsonify([{"seq": e.seq, "type": e.type, "element_id": e.element_id, "task_id": e.task_id,
                      "actor": people.get(e.actor_id), "actor_id": e.actor_id, "at": e.at.isoformat(),
                      "data": e.data} for e in found])
+
+
+def _filters(query: dict[str, Any]) -> Filters:
+    return Filters.of(query.get("q"), query.get("status"), g.api_user.id if query.get("mine") else None)
+
+
+def _complaint_json(complaint: Complaint) -> dict[str, Any]:
+    c = complaint
+    return {"id": c.instance_id, "number": c.number, "registered": c.registered_at.isoformat(),
+            "customer_name": c.customer_name, "contact_person": c.contact_person, "contact": c.contact,
+            "channel": c.channel, "category": c.category, "product": c.product, "specification": c.specification,
+            "contract_number": c.contract_number, "work_number": c.work_number, "content": c.content,
+            "customer_request": c.customer_request, "status": c.status, "first_receiver_id": c.first_receiver_id}
+
+
+@bp.get("/complaints")
+@api_user()
+@contract({200: ComplaintPage()}, query=ComplaintsQuery())
+def complaints(query: dict[str, Any]):
+    """My company's complaint register, newest first: the register page's search, status and "mine", by pages.
+
+    Pass a page's `next_cursor` as `cursor` for the next one (keyset paging: rows registered meanwhile neither
+    repeat nor skip); it is null on the last page."""
+    found = _filters(query)
+    page = complaint_queries.complaint_page(db(), g.api_user.company_id, found.q, found.status,
+                                            complaint_queries.Cursor.decode(query.get("cursor")),
+                                            query.get("limit", complaint_queries.PAGE_SIZE), found.mine_of)
+    return jsonify(items=[_complaint_json(c) for c in page.complaints],
+                   next_cursor=page.next.encode() if page.next else None)
+
+
+@bp.get("/complaints/export")
+@api_user()
+@contract({200: None}, query=ExportQuery(), errors={422: ("too_many_to_export",)})
+def complaints_export(query: dict[str, Any]):
+    """The complaints the register's filters match as the register page exports them: an Excel workbook or CSV.
+
+    More than the configured maximum of rows (KESU_EXPORT_MAX_ROWS) answers 422 asking to narrow the filters."""
+    found = _filters(query)
+    limit = export_refused(g.api_user.company_id, found)
+    if limit is not None:
+        return error_json(422, "too_many_to_export", {"limit": limit})
+    return export_file(g.api_user.company, found, query.get("format", "xlsx"))

@@ -4,9 +4,11 @@ API always has; answers name every key they carry, so the document lists them al
 object: the engine's form-field rules validate it, once."""
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields
-from marshmallow.validate import OneOf
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields
+from marshmallow.validate import OneOf, Range
 
+from complaints.choices import COMPLAINT_STATUSES
+from complaints.queries import Cursor
 from engine.errors import N_
 
 # marshmallow's own messages for the fields used below, so they are extracted and translated with Kesu's.
@@ -46,6 +48,37 @@ class DataBody(Body):
 class TasksQuery(Body):
     scope = fields.String(validate=OneOf(("mine", "groups"), error=N_("must be mine or groups")),
                           metadata={"description": "default: groups"})
+
+
+def _a_cursor(text: str) -> None:
+    if Cursor.decode(text) is None:
+        raise ValidationError(N_("not a cursor this API gave; use next_cursor as it came"))
+
+
+class RegisterQuery(Body):
+    """The register's filters, as the complaint list page reads them."""
+
+    q = fields.String(metadata={"description": "a substring of number, customer, contact person, contact, product, "
+                                               "specification, contract or work number, or content"})
+    status = fields.String(validate=OneOf(tuple(COMPLAINT_STATUSES),
+                                          error=N_("must be running, completed, invalid, abnormal or error")),
+                           metadata={"description": "the register's status: running, completed (closed normally), "
+                                                    "invalid, abnormal (closed so), error"})
+    mine = fields.Boolean(error_messages={"invalid": N_("must be true or false")},
+                          metadata={"description": "only those I received first, hold or worked on, until closed"})
+
+
+class ComplaintsQuery(RegisterQuery):
+    limit = fields.Integer(validate=Range(1, 200, error=N_("must be between 1 and 200")),
+                           error_messages={"invalid": N_("must be a whole number")},
+                           metadata={"description": "1 to 200, default 50"})
+    cursor = fields.String(validate=_a_cursor, metadata={"description": "the next_cursor of the previous page"})
+
+
+class ExportQuery(RegisterQuery):
+    format = fields.String(validate=OneOf(("xlsx", "csv"), error=N_("must be xlsx or csv")),
+                           metadata={"description": "xlsx (the default: a QP0701 sheet and one with every column) "
+                                                    "or csv"})
 
 
 class Procedure(Answer):
@@ -124,6 +157,30 @@ class Event(Answer):
 
 class StepDone(Answer):
     status = fields.String(required=True, metadata={"description": "claimed or released"})
+
+
+class ComplaintItem(Answer):
+    id = fields.Integer(required=True, metadata={"description": "the case's id (/instances/{id})"})
+    number = fields.String(required=True)
+    registered = fields.DateTime(required=True)
+    customer_name = fields.String(required=True)
+    contact_person = fields.String(required=True)
+    contact = fields.String(required=True)
+    channel = fields.String(required=True)
+    category = fields.String(required=True)
+    product = fields.String(required=True)
+    specification = fields.String(required=True)
+    contract_number = fields.String(required=True)
+    work_number = fields.String(required=True)
+    content = fields.String(required=True)
+    customer_request = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "running, completed, invalid, abnormal or error"})
+    first_receiver_id = fields.Integer(required=True, allow_none=True)
+
+
+class ComplaintPage(Answer):
+    items = fields.List(fields.Nested(ComplaintItem), required=True)
+    next_cursor = fields.String(required=True, allow_none=True, metadata={"description": "null on the last page"})
 
 
 class Error(Answer):

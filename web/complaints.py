@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from accounts.directory import company_calendar, names_by_id
+from accounts.models import Company
 from complaints import queries as complaint_queries, sla
 from complaints.choices import CATEGORIES, CHANNELS, COMPLAINT_STATUSES
 from complaints.registration import FIELDS, register
@@ -64,11 +65,14 @@ class Filters:
     mine_of: int | None  # the signed-in user, when only their open complaints are wanted
 
     @classmethod
+    def of(cls, q: str | None, status: str | None, mine_of: int | None) -> Filters:
+        """The filters from their values as given (the page's query string, the API's checked query)."""
+        return cls((q or "").strip()[:SEARCH_MAX] or None, status if status in COMPLAINT_STATUSES else None, mine_of)
+
+    @classmethod
     def read(cls) -> Filters:
-        status = request.args.get("status")
-        q = (request.args.get("q") or "").strip()[:SEARCH_MAX] or None
-        return cls(q, status if status in COMPLAINT_STATUSES else None,
-                   current_user.id if request.args.get("mine") == "1" else None)
+        return cls.of(request.args.get("q"), request.args.get("status"),
+                      current_user.id if request.args.get("mine") == "1" else None)
 
     def query(self) -> dict[str, str | None]:
         """The same filters as URL arguments, for a redirect back to the register."""
@@ -89,26 +93,37 @@ def index():
                            people=people)
 
 
+def export_refused(company_id: int, found: Filters) -> int | None:
+    """EXPORT_MAX_ROWS when the filters match more complaints than one export may hold, else None."""
+    limit: int = current_app.config["EXPORT_MAX_ROWS"]
+    if complaint_queries.count_matching(db(), company_id, found.q, found.status, limit, found.mine_of) <= limit:
+        return None
+    return limit
+
+
 def _too_many(found: Filters) -> Response | None:
     """Back to the register with a request to narrow the filters when they match more than EXPORT_MAX_ROWS."""
-    limit = current_app.config["EXPORT_MAX_ROWS"]
-    if complaint_queries.count_matching(db(), current_user.company_id, found.q, found.status, limit,
-                                        found.mine_of) <= limit:
+    limit = export_refused(current_user.company_id, found)
+    if limit is None:
         return None
     flash(_("These filters match more than %(limit)s complaints, more than one export may hold. Narrow the search "
             "or choose a status, then export again.", limit=f"{limit:,}"), "error")
     return redirect(url_for("complaints.index", **found.query()), 303)
 
 
-def _export_rows(found: Filters):
-    company = current_user.company
+def export_file(company: Company, found: Filters, extension: str) -> Response:
+    """The register's rows `found` matches as an Excel workbook (QP0701 sheet + every column) or a CSV file: what the
+    page's export links and the API's export send."""
     people = complaint_queries.registrars(db(), company.id)
-    rows = complaint_queries.register_rows(db(), company.id, found.q, found.status, found.mine_of)
-    return register_export.rows(rows, company.timezone, people)
-
-
-def _file_name(extension: str) -> str:
-    return f"complaints-{engine().clock().astimezone(ZoneInfo(current_user.company.timezone)):%Y%m%d-%H%M}.{extension}"
+    rows = register_export.rows(complaint_queries.register_rows(db(), company.id, found.q, found.status,
+                                                                found.mine_of), company.timezone, people)
+    name = f"complaints-{engine().clock().astimezone(ZoneInfo(company.timezone)):%Y%m%d-%H%M}.{extension}"
+    if extension == "csv":
+        return send_file(register_export.write_csv(rows), as_attachment=True, download_name=name,
+                         mimetype="text/csv; charset=utf-8")
+    title = _("Customer complaint list (QP0701) — %(company)s", company=company.name)
+    return send_file(register_export.write_xlsx(rows, title), as_attachment=True, download_name=name,
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 @bp.get("/export.xlsx")
@@ -116,12 +131,7 @@ def _file_name(extension: str) -> str:
 def export_xlsx():
     found = Filters.read()
     refused = _too_many(found)
-    if refused is not None:
-        return refused
-    title = _("Customer complaint list (QP0701) — %(company)s", company=current_user.company.name)
-    workbook = register_export.write_xlsx(_export_rows(found), title)
-    return send_file(workbook, as_attachment=True, download_name=_file_name("xlsx"),
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return refused if refused is not None else export_file(current_user.company, found, "xlsx")
 
 
 @bp.get("/export.csv")
@@ -129,10 +139,7 @@ def export_xlsx():
 def export_csv():
     found = Filters.read()
     refused = _too_many(found)
-    if refused is not None:
-        return refused
-    table = register_export.write_csv(_export_rows(found))
-    return send_file(table, as_attachment=True, download_name=_file_name("csv"), mimetype="text/csv; charset=utf-8")
+    return refused if refused is not None else export_file(current_user.company, found, "csv")
 
 
 def _procedures() -> dict[str, tuple[ProcessVersion, str]]:

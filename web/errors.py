@@ -44,6 +44,8 @@ EDGE: dict[str, str] = {
     "diagram_refused": N_("The diagram was not published."),
     "complaint_refused": N_("The complaint was not accepted."),
     "task_refused": N_("The task was not accepted."),
+    "too_many_to_export": N_("These filters match more than %(limit)s complaints, more than one export may hold; "
+                             "narrow the search or choose a status."),
 }
 CATALOG: dict[str, str] = {**MESSAGES, **EDGE}
 

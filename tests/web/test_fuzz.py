@@ -84,7 +84,7 @@ NASTY = ["", " ", "\x00", "a\x00b", "%", "%00", "%ff", "..", "../../app.py", "<s
          "null", "[]", "{}", "a" * 5000, "9" * 5000, "2026-02-30", "PT0S", "level:1", "true"]
 JSON_ONLY = ["\ud800", "x\udfffy", "\x00"]  # lone surrogates cannot travel in a URL or a form, only as JSON escapes
 ARGS = ["page", "step", "to", "from", "version", "status", "scope", "sort", "overdue", "procedure", "grade",
-        "category", "next", "note", "q", "after"]
+        "category", "next", "note", "q", "after", "mine", "limit", "cursor", "format"]
 XML = [STANDARD.read_text(), GRADING_TABLE.read_text(), "", "<bpmn:definitions", "<a>" * 5000 + "</a>" * 5000,
        (DIAGRAMS / "billion_laughs.bpmn").read_text(), (DIAGRAMS / "xxe.bpmn").read_text(), "not xml at all"]
 TOO_LARGE = b"x" * (5 * 1024 * 1024)  # over MAX_CONTENT_LENGTH

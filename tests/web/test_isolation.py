@@ -6,6 +6,7 @@ endpoint that none of these lists covers.
 from __future__ import annotations
 
 import io
+import json
 import re
 from dataclasses import replace
 from datetime import timedelta
@@ -104,7 +105,11 @@ API = [
     ("POST", "/tasks/{done}/complete"),
     ("POST", "/processes/{process}/instances"),
 ]
-API_LISTS = ["/tasks", "/tasks?scope=mine", "/tasks?scope=groups", "/processes"]
+API_LISTS = ["/tasks", "/tasks?scope=mine", "/tasks?scope=groups", "/processes", "/complaints",
+             "/complaints?status=running", "/complaints?mine=true", "/complaints?limit=1"]
+# The register's files through the API; ?q=独有 is in acme's customer only (the rival's file has just its header).
+API_FILES = ["/complaints/export?format=csv", "/complaints/export?format=csv&q=%E7%8B%AC%E6%9C%89",
+             "/complaints/export?format=xlsx", "/complaints/export?q=%E7%8B%AC%E6%9C%89"]
 # Endpoints that take no id of another company's data (sign-in, language, static files), or only create in the
 # caller's own company (registering, publishing: see the tests at the end).
 NOT_COMPANY_DATA = {"static", "auth.login", "auth.logout", "auth.language", "api.token", "complaints.new",
@@ -271,11 +276,14 @@ def test_rival_lists_show_rival_own_items(acme_ids, intruder, login):
     assert 'data-element="check_validity"' in browser.get("/").get_data(as_text=True)
 
 
-def test_acme_sees_what_the_rival_cannot(acme, acme_ids, login):
+def test_acme_sees_what_the_rival_cannot(acme, acme_ids, login, api):
     """The control for the 404s: the same URLs work for acme's own users."""
     admin = login(acme.email("admin"))
     assert admin.get(f"/complaints/{acme_ids['instance']}").status_code == 200
     assert ACME_CUSTOMER in admin.get("/complaints/").get_data(as_text=True)
+    found = api(acme.email("auditor")).get("/complaints?q=%E7%8B%AC%E6%9C%89").get_json()["items"]
+    assert {item["customer_name"] for item in found} == {ACME_CUSTOMER}
+    assert {item["id"] for item in found} == set(acme_ids["instances"][:3])
     assert f"/complaints/{acme_ids['instances'][2]}\"" in admin.get("/admin/errors").get_data(as_text=True)
     assert login(acme.email("quality")).get(f"/tasks/{acme_ids['open']}").status_code == 200
 
@@ -310,9 +318,27 @@ def test_rival_api_lists_never_show_acme_items(acme_ids, api, intruder, path):
     response = api(intruder).get(path)
     assert response.status_code == 200
     body = response.get_json()
-    assert body, "the rival's own items should be listed"
+    items = body["items"] if isinstance(body, dict) else body  # the register answers a page of items
+    assert items, "the rival's own items should be listed"
     assert leaks(response.get_data(as_text=True), acme_ids) == []
-    assert not any(item.get("instance_id") in acme_ids["instances"] for item in body)
+    assert leaks(json.dumps(body, ensure_ascii=False), acme_ids) == []  # the JSON escapes Chinese markers
+    assert not any(item.get("instance_id") in acme_ids["instances"] for item in items)
+    if path.startswith("/complaints"):
+        assert not any(item["id"] in acme_ids["instances"] for item in items)
+
+
+@pytest.mark.parametrize("path", API_FILES)
+def test_rival_api_exports_never_hold_acme_items(acme_ids, api, intruder, path):
+    response = api(intruder).get(path)
+    assert response.status_code == 200
+    if "spreadsheetml" in response.mimetype:
+        book = load_workbook(io.BytesIO(response.data), read_only=True)
+        content = "\n".join(str(value) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)
+                            for value in row if value is not None)
+    else:
+        content = response.data.decode("utf-8-sig")
+    assert RIVAL_CUSTOMER in content or "q=" in path  # the control: the rival's own complaint is there
+    assert leaks(content, acme_ids) == []
 
 
 def test_rival_publishing_the_same_procedure_does_not_change_acme_versions(acme, rival, api):
@@ -348,6 +374,6 @@ def test_every_endpoint_with_company_data_is_in_an_isolation_list(app):
     covered = {adapter.match(path.format(**sample), method=method)[0] for method, path in PAGES}
     covered |= {adapter.match(path.split("?")[0], method="GET")[0] for path in PAGE_LISTS + WORKBOOKS}
     covered |= {adapter.match("/api/v1" + path.format(**sample), method=method)[0] for method, path in API}
-    covered |= {adapter.match("/api/v1" + path.split("?")[0], method="GET")[0] for path in API_LISTS}
+    covered |= {adapter.match("/api/v1" + path.split("?")[0], method="GET")[0] for path in API_LISTS + API_FILES}
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
     assert endpoints - covered - NOT_COMPANY_DATA == set()
