@@ -72,6 +72,28 @@ def test_web_writes_only_through_perform(path):
     assert _writes_outside_perform(path) == []
 
 
+def _web_modules_imported(path: Path) -> set[str]:
+    """The web/ modules `path` imports (`from web.x import ...`, `from web import x`, `import web.x`)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module == "web":
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("web."):
+            found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("web."))
+    return found
+
+
+BLUEPRINTS = {p.stem for p in WEB if "Blueprint(" in p.read_text(encoding="utf-8")}
+
+
+@pytest.mark.parametrize("path", WEB, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_blueprint_imports_another(path):
+    """Blueprints are siblings over web.context and the web helpers: one page's module is never another's library."""
+    assert BLUEPRINTS and _web_modules_imported(path) & BLUEPRINTS == set()
+
+
 @pytest.mark.parametrize("path", sorted(ROOT.glob("complaints/*.py")), ids=lambda p: str(p.relative_to(ROOT)))
 def test_the_complaint_domain_never_commits(path):
     assert [what for _line, what in _calls(path) if what == "commit"] == []

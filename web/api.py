@@ -43,10 +43,10 @@ from web.api_schemas import (
     TokenIssued,
     TokenRequest,
 )
-from web.complaints import Filters, export_file, export_refused
 from web.context import db, engine, perform
 from web.errors import engine_error_status, error_json
 from web.openapi import check_answer, contract, document, error_codes
+from web.register_export import Filters, export_file, export_refused
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.after_app_request(check_answer)

@@ -1,26 +1,22 @@
 """Complaints: register one, list them, and one complaint's page with its tasks and history."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from zoneinfo import ZoneInfo
+from dataclasses import replace
 
 from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from accounts.directory import company_calendar, names_by_id
-from accounts.models import Company
 from complaints import queries as complaint_queries, sla
 from complaints.choices import CATEGORIES, CHANNELS, COMPLAINT_STATUSES
 from complaints.registration import FIELDS, register
@@ -33,7 +29,6 @@ from forms.actions import ActionForm
 from forms.builder import form_labels
 from forms.registration import NewComplaintForm
 from forms.sla import category_label, grade_label
-from web import register_export
 from web.context import (
     STANDARD_PROCESS,
     actor,
@@ -48,35 +43,9 @@ from web.context import (
 )
 from web.errors import describe
 from web.i18n import locale_code
+from web.register_export import Filters, export_file, export_refused
 
 bp = Blueprint("complaints", __name__, url_prefix="/complaints")
-
-
-SEARCH_MAX = 100  # characters of a search: more is no one's search
-
-
-@dataclass(frozen=True)
-class Filters:
-    """The register's search, status tab and "mine" from the query string, as the page, its links and the exports
-    read them: an unknown status is no filter, a search is trimmed to SEARCH_MAX characters."""
-
-    q: str | None
-    status: str | None
-    mine_of: int | None  # the signed-in user, when only their open complaints are wanted
-
-    @classmethod
-    def of(cls, q: str | None, status: str | None, mine_of: int | None) -> Filters:
-        """The filters from their values as given (the page's query string, the API's checked query)."""
-        return cls((q or "").strip()[:SEARCH_MAX] or None, status if status in COMPLAINT_STATUSES else None, mine_of)
-
-    @classmethod
-    def read(cls) -> Filters:
-        return cls.of(request.args.get("q"), request.args.get("status"),
-                      current_user.id if request.args.get("mine") == "1" else None)
-
-    def query(self) -> dict[str, str | None]:
-        """The same filters as URL arguments, for a redirect back to the register."""
-        return {"q": self.q, "status": self.status, "mine": "1" if self.mine_of else None}
 
 
 @bp.get("/")
@@ -93,14 +62,6 @@ def index():
                            people=people)
 
 
-def export_refused(company_id: int, found: Filters) -> int | None:
-    """EXPORT_MAX_ROWS when the filters match more complaints than one export may hold, else None."""
-    limit: int = current_app.config["EXPORT_MAX_ROWS"]
-    if complaint_queries.count_matching(db(), company_id, found.q, found.status, limit, found.mine_of) <= limit:
-        return None
-    return limit
-
-
 def _too_many(found: Filters) -> Response | None:
     """Back to the register with a request to narrow the filters when they match more than EXPORT_MAX_ROWS."""
     limit = export_refused(current_user.company_id, found)
@@ -109,21 +70,6 @@ def _too_many(found: Filters) -> Response | None:
     flash(_("These filters match more than %(limit)s complaints, more than one export may hold. Narrow the search "
             "or choose a status, then export again.", limit=f"{limit:,}"), "error")
     return redirect(url_for("complaints.index", **found.query()), 303)
-
-
-def export_file(company: Company, found: Filters, extension: str) -> Response:
-    """The register's rows `found` matches as an Excel workbook (QP0701 sheet + every column) or a CSV file: what the
-    page's export links and the API's export send."""
-    people = complaint_queries.registrars(db(), company.id)
-    rows = register_export.rows(complaint_queries.register_rows(db(), company.id, found.q, found.status,
-                                                                found.mine_of), company.timezone, people)
-    name = f"complaints-{engine().clock().astimezone(ZoneInfo(company.timezone)):%Y%m%d-%H%M}.{extension}"
-    if extension == "csv":
-        return send_file(register_export.write_csv(rows), as_attachment=True, download_name=name,
-                         mimetype="text/csv; charset=utf-8")
-    title = _("Customer complaint list (QP0701) — %(company)s", company=company.name)
-    return send_file(register_export.write_xlsx(rows, title), as_attachment=True, download_name=name,
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 @bp.get("/export.xlsx")

@@ -1,4 +1,5 @@
-"""The register sent to Excel or CSV: the rows the register's filters match, written as they are read.
+"""The register's filters and its exports, shared by the register page and the API: the rows the filters match,
+sent to Excel or CSV as they are read.
 
 Both go to a temporary file first and are then sent, so memory holds one chunk of rows whatever the size. Excel:
 openpyxl's write-only workbook (each sheet streams to a temporary file, the workbook is zipped from them). Sheet 1
@@ -11,18 +12,24 @@ import csv
 import io
 import tempfile
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+from flask import Response, current_app, request, send_file
 from flask_babel import gettext as _
+from flask_login import current_user
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 
+from accounts.models import Company
+from complaints import queries as complaint_queries
 from complaints.choices import CATEGORIES, CHANNELS, COMPLAINT_STATUSES
 from complaints.models import Complaint
 from complaints.queries import Registrar
+from web.context import db, engine
 
 DATE = "yyyy-mm-dd"
 DATE_TIME = "yyyy-mm-dd hh:mm"
@@ -129,3 +136,55 @@ def write_csv(found: Iterable[Row]) -> IO[bytes]:
     text.detach()
     output.seek(0)
     return output
+
+
+# -- what the register page and the API both read and send ---------------------------------------------------
+
+SEARCH_MAX = 100  # characters of a search: more is no one's search
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The register's search, status tab and "mine" from the query string, as the page, its links and the exports
+    read them: an unknown status is no filter, a search is trimmed to SEARCH_MAX characters."""
+
+    q: str | None
+    status: str | None
+    mine_of: int | None  # the signed-in user, when only their open complaints are wanted
+
+    @classmethod
+    def of(cls, q: str | None, status: str | None, mine_of: int | None) -> Filters:
+        """The filters from their values as given (the page's query string, the API's checked query)."""
+        return cls((q or "").strip()[:SEARCH_MAX] or None, status if status in COMPLAINT_STATUSES else None, mine_of)
+
+    @classmethod
+    def read(cls) -> Filters:
+        return cls.of(request.args.get("q"), request.args.get("status"),
+                      current_user.id if request.args.get("mine") == "1" else None)
+
+    def query(self) -> dict[str, str | None]:
+        """The same filters as URL arguments, for a redirect back to the register."""
+        return {"q": self.q, "status": self.status, "mine": "1" if self.mine_of else None}
+
+
+def export_refused(company_id: int, found: Filters) -> int | None:
+    """EXPORT_MAX_ROWS when the filters match more complaints than one export may hold, else None."""
+    limit: int = current_app.config["EXPORT_MAX_ROWS"]
+    if complaint_queries.count_matching(db(), company_id, found.q, found.status, limit, found.mine_of) <= limit:
+        return None
+    return limit
+
+
+def export_file(company: Company, found: Filters, extension: str) -> Response:
+    """The register's rows `found` matches as an Excel workbook (QP0701 sheet + every column) or a CSV file: what the
+    page's export links and the API's export send."""
+    people = complaint_queries.registrars(db(), company.id)
+    found_rows = rows(complaint_queries.register_rows(db(), company.id, found.q, found.status, found.mine_of),
+                      company.timezone, people)
+    name = f"complaints-{engine().clock().astimezone(ZoneInfo(company.timezone)):%Y%m%d-%H%M}.{extension}"
+    if extension == "csv":
+        return send_file(write_csv(found_rows), as_attachment=True, download_name=name,
+                         mimetype="text/csv; charset=utf-8")
+    title = _("Customer complaint list (QP0701) — %(company)s", company=company.name)
+    return send_file(write_xlsx(found_rows, title), as_attachment=True, download_name=name,
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
